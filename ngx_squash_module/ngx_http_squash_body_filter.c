@@ -1,0 +1,376 @@
+
+/*
+ * ngx_squash: the body filter of our subrequests.
+ *
+ * Documents (manifest, index, config) and size probes are collected into
+ * a bounded buffer and never reach the client.  Layer blobs are inflated,
+ * parsed and merged as they arrive (squash_layer.c), and the kept entries
+ * go down the filter chain in a bounded set of buffers; input is marked
+ * consumed only as it is used, so a slow client slows the upstream
+ * (as in ngx_http_gunzip_filter_module).
+ */
+
+
+#include "ngx_http_squash_module.h"
+
+
+static ngx_int_t ngx_http_squash_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static ngx_int_t ngx_http_squash_collect(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, ngx_chain_t *in);
+static ngx_int_t ngx_http_squash_blob(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, ngx_chain_t *in);
+static ngx_int_t ngx_http_squash_blob_get_buf(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_blob_out(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+
+
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+
+
+ngx_int_t
+ngx_http_squash_body_filter_init(ngx_conf_t *cf)
+{
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_squash_body_filter;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_squash_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_http_squash_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_squash_module);
+
+    if (ctx == NULL || r != ctx->sr) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    if (ctx->sr_kind == NGX_HTTP_SQUASH_SR_BLOB) {
+        return ngx_http_squash_blob(r, ctx, in);
+    }
+
+    return ngx_http_squash_collect(r, ctx, in);
+}
+
+
+static ngx_int_t
+ngx_http_squash_collect(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
+    ngx_chain_t *in)
+{
+    u_char       *p;
+    size_t        len, size;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    for (cl = in; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (!ngx_buf_in_memory(b)) {
+            if (ngx_buf_special(b)) {
+                continue;
+            }
+
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "squash: in-memory buffer expected for \"%V\"",
+                          &r->uri);
+            ctx->sr_failed = 1;
+            return NGX_ERROR;
+        }
+
+        len = b->last - b->pos;
+
+        if (len > ctx->doc_max - ctx->doc_len) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "squash: response of \"%V\" exceeds %uz bytes",
+                          &r->uri, ctx->doc_max);
+            b->pos = b->last;
+            ctx->sr_failed = 1;
+            return NGX_ERROR;
+        }
+
+        if (ctx->doc_len + len > ctx->doc_size) {
+            size = ngx_max(ctx->doc_size * 2, ctx->doc_len + len);
+            size = ngx_max(size, 4096);
+            size = ngx_min(size, ctx->doc_max);
+
+            p = ngx_pnalloc(r->pool, size);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            if (ctx->doc_len) {
+                ngx_memcpy(p, ctx->doc, ctx->doc_len);
+            }
+
+            ctx->doc = p;
+            ctx->doc_size = size;
+        }
+
+        ngx_memcpy(ctx->doc + ctx->doc_len, b->pos, len);
+        ctx->doc_len += len;
+        b->pos = b->last;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_squash_blob(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
+    ngx_chain_t *in)
+{
+    int                     rc, last;
+    ngx_int_t               frc;
+    ngx_chain_t            *cl;
+    ngx_connection_t       *c;
+    squash_blob_t          *blob;
+
+    c = r->connection;
+    blob = &ctx->manifest.layers[ctx->manifest.nlayers - 1 - ctx->layer];
+
+    if (ctx->sr_failed) {
+        for (cl = in; cl; cl = cl->next) {
+            cl->buf->pos = cl->buf->last;
+        }
+
+        return NGX_ERROR;
+    }
+
+    if (r->headers_out.status != NGX_HTTP_OK) {
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "squash: layer %s: registry answered %ui, aborting",
+                      blob->digest, r->headers_out.status);
+        goto failed;
+    }
+
+    if (in && ngx_chain_add_copy(r->pool, &ctx->in, in) != NGX_OK) {
+        goto failed;
+    }
+
+    if (ctx->nomem) {
+
+        /* flush busy buffers */
+
+        if (ngx_http_next_body_filter(r, NULL) == NGX_ERROR) {
+            goto failed;
+        }
+
+        cl = NULL;
+
+        ngx_chain_update_chains(r->pool, &ctx->free, &ctx->busy, &cl,
+                                (ngx_buf_tag_t) &ngx_http_squash_module);
+        ctx->nomem = 0;
+    }
+
+    for ( ;; ) {
+
+        /* cycle while there is input and buffers to write to */
+
+        while (!ctx->blob_done) {
+
+            if (ctx->in_buf == NULL || ctx->in_buf->pos == ctx->in_buf->last)
+            {
+                if (ctx->in == NULL) {
+                    if (!ctx->blob_last) {
+                        break;
+                    }
+
+                } else {
+                    ctx->in_buf = ctx->in->buf;
+                    ctx->in = ctx->in->next;
+
+                    if (ctx->in_buf->last_buf || ctx->in_buf->last_in_chain) {
+                        ctx->blob_last = 1;
+                    }
+
+                    if (!ngx_buf_in_memory(ctx->in_buf)
+                        && !ngx_buf_special(ctx->in_buf))
+                    {
+                        ngx_log_error(NGX_LOG_ALERT, c->log, 0,
+                                      "squash: in-memory buffer expected");
+                        goto failed;
+                    }
+
+                    continue;
+                }
+            }
+
+            if (ngx_http_squash_blob_get_buf(r, ctx) != NGX_OK) {
+                if (ctx->nomem) {
+                    break;
+                }
+
+                goto failed;
+            }
+
+            last = ctx->blob_last && ctx->in == NULL;
+
+            if (ctx->in_buf == NULL || !ngx_buf_in_memory(ctx->in_buf)) {
+                static u_char  empty;
+                const u_char  *p = &empty;
+
+                rc = squash_layer_run(&ctx->lx, &p, p, last,
+                                      &ctx->out_buf->last,
+                                      ctx->out_buf->end);
+
+            } else {
+                rc = squash_layer_run(&ctx->lx,
+                                      (const u_char **) &ctx->in_buf->pos,
+                                      ctx->in_buf->last, last,
+                                      &ctx->out_buf->last,
+                                      ctx->out_buf->end);
+            }
+
+            if (rc == SQUASH_ERROR) {
+                ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                              "squash: layer %s: %s, aborting",
+                              blob->digest, ctx->lx.err);
+                goto failed;
+            }
+
+            if (rc == SQUASH_DONE) {
+                ctx->blob_done = 1;
+                break;
+            }
+
+            if (last && ctx->out_buf->last < ctx->out_buf->end) {
+                ngx_log_error(NGX_LOG_ALERT, c->log, 0,
+                              "squash: layer %s did not finish",
+                              blob->digest);
+                goto failed;
+            }
+        }
+
+        if (ctx->out_buf
+            && (ctx->out_buf->last == ctx->out_buf->end
+                || (ctx->blob_done && ctx->out_buf->last > ctx->out_buf->pos)))
+        {
+            if (ngx_http_squash_blob_out(r, ctx) != NGX_OK) {
+                goto failed;
+            }
+        }
+
+        if (ctx->out == NULL) {
+            break;
+        }
+
+        frc = ngx_http_next_body_filter(r, ctx->out);
+
+        if (frc == NGX_ERROR) {
+            goto failed;
+        }
+
+        ngx_chain_update_chains(r->pool, &ctx->free, &ctx->busy, &ctx->out,
+                                (ngx_buf_tag_t) &ngx_http_squash_module);
+        ctx->last_out = &ctx->out;
+        ctx->nomem = 0;
+    }
+
+    if (ctx->in || (ctx->in_buf && ctx->in_buf->pos < ctx->in_buf->last)
+        || (ctx->blob_last && !ctx->blob_done))
+    {
+        r->buffered |= NGX_HTTP_SQUASH_BUFFERED;
+
+    } else {
+        r->buffered &= ~NGX_HTTP_SQUASH_BUFFERED;
+    }
+
+    return ctx->busy ? NGX_AGAIN : NGX_OK;
+
+failed:
+
+    for (cl = ctx->in; cl; cl = cl->next) {
+        cl->buf->pos = cl->buf->last;
+    }
+
+    if (ctx->in_buf) {
+        ctx->in_buf->pos = ctx->in_buf->last;
+    }
+
+    ctx->in = NULL;
+    ctx->sr_failed = 1;
+    r->buffered &= ~NGX_HTTP_SQUASH_BUFFERED;
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_squash_blob_get_buf(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx)
+{
+    ngx_http_squash_loc_conf_t  *slcf;
+
+    if (ctx->out_buf && ctx->out_buf->last < ctx->out_buf->end) {
+        return NGX_OK;
+    }
+
+    if (ctx->out_buf && ngx_http_squash_blob_out(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    slcf = ngx_http_get_module_loc_conf(r->main, ngx_http_squash_module);
+
+    if (ctx->free) {
+        ctx->out_buf = ctx->free->buf;
+        ctx->free = ctx->free->next;
+
+    } else if (ctx->bufs < (ngx_uint_t) slcf->bufs.num) {
+        ctx->out_buf = ngx_create_temp_buf(r->pool, slcf->bufs.size);
+        if (ctx->out_buf == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->out_buf->tag = (ngx_buf_tag_t) &ngx_http_squash_module;
+        ctx->out_buf->recycled = 1;
+        ctx->bufs++;
+
+    } else {
+        ctx->nomem = 1;
+        return NGX_DECLINED;
+    }
+
+    ctx->out_buf->pos = ctx->out_buf->start;
+    ctx->out_buf->last = ctx->out_buf->start;
+    ctx->out_buf->flush = 0;
+
+    return NGX_OK;
+}
+
+
+/* a filled buffer goes to the out chain, and into the layer digest */
+
+static ngx_int_t
+ngx_http_squash_blob_out(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    b = ctx->out_buf;
+    ctx->out_buf = NULL;
+
+    if (ngx_http_squash_layer_bytes(r, ctx, b->pos, b->last - b->pos)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->flush = ctx->blob_done;
+
+    cl->buf = b;
+    cl->next = NULL;
+    *ctx->last_out = cl;
+    ctx->last_out = &cl->next;
+
+    return NGX_OK;
+}

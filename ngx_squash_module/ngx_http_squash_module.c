@@ -1,0 +1,1532 @@
+
+/*
+ * ngx_squash: GET /squash/<name>/<reference> streams the image as one
+ * squashed archive.
+ *
+ * One state machine per request, driven by the main request's write
+ * event handler: the manifest (and, for an index, the platform's
+ * manifest), the config and the layer size probes come through
+ * subrequests collected in memory; then the response header and the
+ * archive prefix go out; then the layers, top down, one blob subrequest
+ * at a time, each transformed by the body filter; the next starts once
+ * the previous is done and the client has drained.  Zero padding, the
+ * entries that need the layer digest and the end blocks close it.
+ */
+
+
+#include "ngx_http_squash_module.h"
+
+
+#define NGX_HTTP_SQUASH_PROBE_MAX   64
+#define NGX_HTTP_SQUASH_ZERO_SIZE   65536
+
+
+static ngx_int_t ngx_http_squash_handler(ngx_http_request_t *r);
+static void ngx_http_squash_wake(ngx_http_request_t *r);
+static ngx_int_t ngx_http_squash_run(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_fetch(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, ngx_http_squash_sr_e kind,
+    const char *what, const char *id);
+static ngx_int_t ngx_http_squash_sr_done(ngx_http_request_t *sr, void *data,
+    ngx_int_t rc);
+static ngx_int_t ngx_http_squash_doc_status(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, const char *what);
+static ngx_int_t ngx_http_squash_manifest(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_config(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_probe(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_send_header(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_start_layer(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_end_layer(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_padding(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_trailer(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_output(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, u_char *p, size_t n, ngx_uint_t last);
+static ngx_int_t ngx_http_squash_drained(ngx_http_request_t *r);
+static void ngx_http_squash_cleanup(void *data);
+static void ngx_http_squash_warn(void *data, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static ngx_int_t ngx_http_squash_valid_name(ngx_str_t *s);
+static ngx_int_t ngx_http_squash_valid_reference(ngx_str_t *s);
+static ngx_int_t ngx_http_squash_parse_platform(ngx_pool_t *pool,
+    ngx_str_t *s, squash_platform_t *p);
+
+static void *ngx_http_squash_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_squash_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_squash(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_http_squash_platform(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_squash_init(ngx_conf_t *cf);
+
+
+static u_char  ngx_http_squash_zeros[NGX_HTTP_SQUASH_ZERO_SIZE];
+
+
+static ngx_conf_num_bounds_t  ngx_http_squash_layers_bounds = {
+    ngx_conf_check_num_bounds, 1, 10000
+};
+
+
+static ngx_command_t  ngx_http_squash_commands[] = {
+
+    { ngx_string("squash"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_squash,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("squash_registry"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_squash_loc_conf_t, registry),
+      NULL },
+
+    { ngx_string("squash_hostname"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_squash_loc_conf_t, hostname),
+      NULL },
+
+    { ngx_string("squash_platform"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_squash_platform,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_squash_loc_conf_t, platform),
+      NULL },
+
+    { ngx_string("squash_tag_suffix"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_squash_loc_conf_t, tag_suffix),
+      NULL },
+
+    { ngx_string("squash_buffers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_conf_set_bufs_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_squash_loc_conf_t, bufs),
+      NULL },
+
+    { ngx_string("squash_buffer_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_squash_loc_conf_t, buffer_size),
+      NULL },
+
+    { ngx_string("squash_max_document_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_squash_loc_conf_t, max_document_size),
+      NULL },
+
+    { ngx_string("squash_max_layers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_squash_loc_conf_t, max_layers),
+      &ngx_http_squash_layers_bounds },
+
+    { ngx_string("squash_merge_memory"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_squash_loc_conf_t, merge_memory),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_squash_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_http_squash_init,                  /* postconfiguration */
+
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_squash_create_loc_conf,       /* create location configuration */
+    ngx_http_squash_merge_loc_conf         /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_squash_module = {
+    NGX_MODULE_V1,
+    &ngx_http_squash_module_ctx,           /* module context */
+    ngx_http_squash_commands,              /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_int_t
+ngx_http_squash_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                    rc;
+    ngx_str_t                    platform;
+    ngx_pool_cleanup_t          *cln;
+    ngx_http_squash_ctx_t       *ctx;
+    ngx_http_squash_loc_conf_t  *slcf;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_squash_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->request = r;
+
+    if (ngx_http_complex_value(r, slcf->name, &ctx->name) != NGX_OK
+        || ngx_http_complex_value(r, slcf->reference, &ctx->reference)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_squash_valid_name(&ctx->name) != NGX_OK) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "squash: invalid image name \"%V\"", &ctx->name);
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    if (ngx_http_squash_valid_reference(&ctx->reference) != NGX_OK) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "squash: invalid reference \"%V\"", &ctx->reference);
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    if (ngx_http_arg(r, (u_char *) "platform", 8, &platform) != NGX_OK) {
+        platform = slcf->platform;
+    }
+
+    if (ngx_http_squash_parse_platform(r->pool, &platform, &ctx->platform)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "squash: invalid platform \"%V\"", &platform);
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_squash_cleanup;
+    cln->data = ctx;
+
+    ctx->sha = EVP_MD_CTX_new();
+    if (ctx->sha == NULL
+        || EVP_DigestInit_ex(ctx->sha, EVP_sha256(), NULL) != 1)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->merger = squash_merger_create(slcf->merge_memory,
+                                       ngx_http_squash_warn, r);
+    if (ctx->merger == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->last_out = &ctx->out;
+    ctx->state = NGX_HTTP_SQUASH_MANIFEST;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_squash_module);
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "squash: \"%V\" \"%V\" platform %V",
+                   &ctx->name, &ctx->reference, &platform);
+
+    rc = ngx_http_squash_fetch(r, ctx, NGX_HTTP_SQUASH_SR_DOC, "manifests",
+                               NULL);
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->main->count++;
+    r->write_event_handler = ngx_http_squash_wake;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_squash_wake(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_http_squash_ctx_t     *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_squash_module);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "squash wake, state %d", (int) ctx->state);
+
+    if (r->connection->write->timedout) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, NGX_ETIMEDOUT,
+                      "client timed out");
+        r->connection->timedout = 1;
+        ngx_http_finalize_request(r, NGX_HTTP_REQUEST_TIME_OUT);
+        return;
+    }
+
+    rc = ngx_http_squash_run(r, ctx);
+
+    if (rc == NGX_AGAIN && ctx->state != NGX_HTTP_SQUASH_FINISHED) {
+        return;
+    }
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE && ctx->header_sent) {
+        rc = NGX_ERROR;
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+static ngx_int_t
+ngx_http_squash_run(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    for ( ;; ) {
+
+        if (ctx->sr && !ctx->sr_done) {
+            return NGX_AGAIN;
+        }
+
+        switch (ctx->state) {
+
+        case NGX_HTTP_SQUASH_MANIFEST:
+        case NGX_HTTP_SQUASH_PLATFORM_MANIFEST:
+            rc = ngx_http_squash_manifest(r, ctx);
+            break;
+
+        case NGX_HTTP_SQUASH_CONFIG:
+            rc = ngx_http_squash_config(r, ctx);
+            break;
+
+        case NGX_HTTP_SQUASH_PROBE:
+            rc = ngx_http_squash_probe(r, ctx);
+            break;
+
+        case NGX_HTTP_SQUASH_HEADER:
+            rc = ngx_http_squash_send_header(r, ctx);
+            break;
+
+        case NGX_HTTP_SQUASH_LAYER:
+            rc = ngx_http_squash_start_layer(r, ctx);
+            break;
+
+        case NGX_HTTP_SQUASH_LAYER_WAIT:
+            rc = ngx_http_squash_end_layer(r, ctx);
+            break;
+
+        case NGX_HTTP_SQUASH_PADDING:
+            rc = ngx_http_squash_padding(r, ctx);
+            break;
+
+        case NGX_HTTP_SQUASH_TRAILER:
+            return ngx_http_squash_trailer(r, ctx);
+
+        default: /* NGX_HTTP_SQUASH_FINISHED */
+            return NGX_OK;
+        }
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+}
+
+
+/*
+ * Starts a subrequest to "<registry>/v2/<name>/<what>/<id>" with a
+ * header list of its own: the client's conditional and range headers
+ * must not reach the registry, and ours must.
+ */
+
+static ngx_int_t
+ngx_http_squash_fetch(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
+    ngx_http_squash_sr_e kind, const char *what, const char *id)
+{
+    u_char                      *p;
+    size_t                       len;
+    ngx_str_t                    uri, *idv, *s;
+    ngx_str_t                    idstr;
+    ngx_uint_t                   i;
+    ngx_list_part_t             *part;
+    ngx_table_elt_t             *h, *hs;
+    ngx_http_request_t          *sr;
+    ngx_http_post_subrequest_t  *ps;
+    ngx_http_squash_loc_conf_t  *slcf;
+
+    static ngx_str_t  skip[] = {
+        ngx_string("Range"),
+        ngx_string("If-Range"),
+        ngx_string("If-Match"),
+        ngx_string("If-None-Match"),
+        ngx_string("If-Modified-Since"),
+        ngx_string("If-Unmodified-Since"),
+        ngx_string("Accept"),
+        ngx_string("Accept-Encoding"),
+        ngx_string("Content-Length"),
+        ngx_string("Content-Type"),
+        ngx_string("Transfer-Encoding"),
+        ngx_string("Expect"),
+        ngx_null_string
+    };
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
+
+    if (id) {
+        idstr.data = (u_char *) id;
+        idstr.len = ngx_strlen(id);
+        idv = &idstr;
+
+    } else {
+        idv = &ctx->reference;
+    }
+
+    len = slcf->registry.len + sizeof("/v2//") - 1 + ctx->name.len
+          + ngx_strlen(what) + 1 + idv->len;
+
+    uri.data = ngx_pnalloc(r->pool, len);
+    if (uri.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(uri.data, "%V/v2/%V/%s/%V", &slcf->registry, &ctx->name,
+                    what, idv);
+    uri.len = p - uri.data;
+
+    ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
+    if (ps == NULL) {
+        return NGX_ERROR;
+    }
+
+    ps->handler = ngx_http_squash_sr_done;
+    ps->data = ctx;
+
+    if (ngx_http_subrequest(r, &uri, NULL, &sr, ps, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_set_ctx(sr, ctx, ngx_http_squash_module);
+
+    /* our own header list */
+
+    if (ngx_list_init(&sr->headers_in.headers, r->pool, 8,
+                      sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    part = &r->main->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        for (s = skip; s->len; s++) {
+            if (h[i].key.len == s->len
+                && ngx_strncasecmp(h[i].key.data, s->data, s->len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (s->len) {
+            continue;
+        }
+
+        hs = ngx_list_push(&sr->headers_in.headers);
+        if (hs == NULL) {
+            return NGX_ERROR;
+        }
+
+        *hs = h[i];
+    }
+
+    sr->headers_in.range = NULL;
+    sr->headers_in.if_range = NULL;
+    sr->headers_in.if_match = NULL;
+    sr->headers_in.if_none_match = NULL;
+    sr->headers_in.if_modified_since = NULL;
+    sr->headers_in.if_unmodified_since = NULL;
+    sr->headers_in.content_length = NULL;
+    sr->headers_in.content_length_n = -1;
+#if (NGX_HTTP_GZIP || NGX_HTTP_HEADERS)
+    sr->headers_in.accept_encoding = NULL;
+#endif
+
+    if (ngx_strcmp(what, "manifests") == 0) {
+        hs = ngx_list_push(&sr->headers_in.headers);
+        if (hs == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_str_set(&hs->key, "Accept");
+        ngx_str_set(&hs->value, SQUASH_MANIFEST_ACCEPT);
+        hs->lowcase_key = (u_char *) "accept";
+        hs->hash = ngx_hash_key(hs->lowcase_key, hs->key.len);
+    }
+
+    if (kind == NGX_HTTP_SQUASH_SR_PROBE) {
+        hs = ngx_list_push(&sr->headers_in.headers);
+        if (hs == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_str_set(&hs->key, "Range");
+        ngx_str_set(&hs->value, "bytes=-4");
+        hs->lowcase_key = (u_char *) "range";
+        hs->hash = ngx_hash_key(hs->lowcase_key, hs->key.len);
+
+        sr->headers_in.range = hs;
+        sr->subrequest_ranges = 1;
+    }
+
+    sr->filter_need_in_memory = 1;
+
+    ctx->sr = sr;
+    ctx->sr_kind = kind;
+    ctx->sr_done = 0;
+    ctx->sr_failed = 0;
+    ctx->sr_rc = NGX_OK;
+    ctx->sr_status = 0;
+    ctx->sr_www_authenticate = NULL;
+    ctx->doc_len = 0;
+    ctx->doc_max = (kind == NGX_HTTP_SQUASH_SR_PROBE)
+                   ? NGX_HTTP_SQUASH_PROBE_MAX : slcf->max_document_size;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "squash fetch \"%V\" kind %d", &uri, (int) kind);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_squash_sr_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
+{
+    ngx_http_squash_ctx_t  *ctx = data;
+
+    squash_blob_t  *blob;
+
+    if (sr != ctx->sr || ctx->sr_done) {
+        return rc;
+    }
+
+    if (rc != NGX_ERROR && rc < NGX_HTTP_SPECIAL_RESPONSE && !ctx->sr_failed
+        && (sr->buffered || sr->postponed))
+    {
+        /* still flushing: called again when done */
+        return rc;
+    }
+
+    ctx->sr_done = 1;
+    ctx->sr_rc = rc;
+    ctx->sr_status = sr->headers_out.status;
+    ctx->sr_www_authenticate = sr->headers_out.www_authenticate;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
+                   "squash subrequest done: rc %i, status %ui, %uz bytes",
+                   rc, ctx->sr_status, ctx->doc_len);
+
+    if (ctx->sr_kind != NGX_HTTP_SQUASH_SR_BLOB) {
+        /* the main request answers for it */
+        return NGX_OK;
+    }
+
+    if (ctx->sr_failed) {
+        /* the body filter has logged why */
+        return NGX_ERROR;
+    }
+
+    if (rc != NGX_OK || !ctx->blob_done) {
+        blob = &ctx->manifest.layers[ctx->manifest.nlayers - 1 - ctx->layer];
+
+        ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
+                      "squash: layer %s: fetch failed (rc %i, status %ui, "
+                      "%s), aborting", blob->digest, rc, ctx->sr_status,
+                      ctx->blob_last ? "incomplete" : "body truncated");
+        return NGX_ERROR;
+    }
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_squash_doc_status(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
+    const char *what)
+{
+    ngx_uint_t  status;
+
+    if (ctx->sr_failed) {
+        return NGX_HTTP_BAD_GATEWAY;
+    }
+
+    status = ctx->sr_status;
+
+    if (status == 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "squash: %s of \"%V\": registry fetch failed (%i)",
+                      what, &ctx->name, ctx->sr_rc);
+
+        return ctx->sr_rc == NGX_HTTP_GATEWAY_TIME_OUT
+               ? NGX_HTTP_GATEWAY_TIME_OUT : NGX_HTTP_BAD_GATEWAY;
+    }
+
+    if (status == NGX_HTTP_OK
+        || (status == NGX_HTTP_PARTIAL_CONTENT
+            && ctx->sr_kind == NGX_HTTP_SQUASH_SR_PROBE))
+    {
+        return NGX_OK;
+    }
+
+    if (status == NGX_HTTP_UNAUTHORIZED || status == NGX_HTTP_FORBIDDEN) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "squash: %s of \"%V\": registry answered %ui",
+                      what, &ctx->name, status);
+
+        if (ctx->sr_www_authenticate) {
+            r->headers_out.www_authenticate =
+                ngx_list_push(&r->headers_out.headers);
+
+            if (r->headers_out.www_authenticate == NULL) {
+                return NGX_ERROR;
+            }
+
+            *r->headers_out.www_authenticate = *ctx->sr_www_authenticate;
+        }
+
+        return status;
+    }
+
+    if (status == NGX_HTTP_NOT_FOUND
+        && ctx->state == NGX_HTTP_SQUASH_MANIFEST)
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "squash: manifest \"%V:%V\" not found",
+                      &ctx->name, &ctx->reference);
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "squash: %s of \"%V\": registry answered %ui",
+                  what, &ctx->name, status);
+
+    return ctx->sr_status == NGX_HTTP_GATEWAY_TIME_OUT
+           ? NGX_HTTP_GATEWAY_TIME_OUT : NGX_HTTP_BAD_GATEWAY;
+}
+
+
+static ngx_int_t
+ngx_http_squash_manifest(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    int                          rc;
+    char                         err[SQUASH_ERRLEN], hex[SQUASH_HEX_LEN + 1],
+                                 digest[SQUASH_DIGEST_LEN + 1];
+    u_char                      *p;
+    ngx_int_t                    status;
+    ngx_uint_t                   level;
+    ngx_http_squash_loc_conf_t  *slcf;
+
+    status = ngx_http_squash_doc_status(r, ctx, "manifest");
+    if (status != NGX_OK) {
+        return status;
+    }
+
+    ctx->sr = NULL;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
+
+    if (squash_sha256_hex(ctx->doc, ctx->doc_len, hex) != SQUASH_OK) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf((u_char *) digest, "sha256:%s", hex);
+    *p = '\0';
+
+    /* a manifest asked for by digest must have it */
+
+    if (ctx->state == NGX_HTTP_SQUASH_PLATFORM_MANIFEST
+        ? ngx_strcmp(digest, ctx->manifest_digest) != 0
+        : (squash_reference_kind((char *) ctx->reference.data,
+                                 ctx->reference.len) == SQUASH_REF_DIGEST
+           && ngx_strncmp(digest, ctx->reference.data, SQUASH_DIGEST_LEN)
+              != 0))
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "squash: manifest of \"%V\" has digest %s, not the "
+                      "one asked for", &ctx->name, digest);
+        return NGX_HTTP_BAD_GATEWAY;
+    }
+
+    rc = squash_manifest_parse((char *) ctx->doc, ctx->doc_len,
+                               &ctx->manifest, slcf->max_layers, err);
+
+    if (rc == SQUASH_UNSUPPORTED) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "squash: manifest of \"%V:%V\": %s",
+                      &ctx->name, &ctx->reference, err);
+        return NGX_HTTP_UNSUPPORTED_MEDIA_TYPE;
+    }
+
+    if (rc != SQUASH_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "squash: manifest of \"%V:%V\": %s",
+                      &ctx->name, &ctx->reference, err);
+        return NGX_HTTP_BAD_GATEWAY;
+    }
+
+    if (ctx->manifest.kind == SQUASH_DOC_INDEX) {
+
+        if (ctx->state == NGX_HTTP_SQUASH_PLATFORM_MANIFEST) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "squash: index of \"%V\" points to another index",
+                          &ctx->name);
+            return NGX_HTTP_BAD_GATEWAY;
+        }
+
+        rc = squash_index_select((char *) ctx->doc, ctx->doc_len,
+                                 &ctx->platform, ctx->manifest_digest, err);
+
+        if (rc != SQUASH_OK) {
+            level = (rc == SQUASH_NOT_FOUND) ? NGX_LOG_INFO : NGX_LOG_ERR;
+
+            ngx_log_error(level, r->connection->log, 0,
+                          "squash: \"%V:%V\": %s", &ctx->name,
+                          &ctx->reference, err);
+
+            return rc == SQUASH_NOT_FOUND ? NGX_HTTP_NOT_FOUND
+                                          : NGX_HTTP_BAD_GATEWAY;
+        }
+
+        ctx->state = NGX_HTTP_SQUASH_PLATFORM_MANIFEST;
+
+        return ngx_http_squash_fetch(r, ctx, NGX_HTTP_SQUASH_SR_DOC,
+                                     "manifests", ctx->manifest_digest);
+    }
+
+    ngx_memcpy(ctx->manifest_digest, digest, SQUASH_DIGEST_LEN + 1);
+
+    /* the V1 id: known up front, changes with the image */
+
+    p = ngx_sprintf((u_char *) err, "ngx_squash:%s", digest);
+
+    if (squash_sha256_hex(err, p - (u_char *) err, ctx->v1id) != SQUASH_OK) {
+        return NGX_ERROR;
+    }
+
+    ctx->state = NGX_HTTP_SQUASH_CONFIG;
+
+    return ngx_http_squash_fetch(r, ctx, NGX_HTTP_SQUASH_SR_DOC, "blobs",
+                                 ctx->manifest.config.digest);
+}
+
+
+static ngx_int_t
+ngx_http_squash_config(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    char       err[SQUASH_ERRLEN], hex[SQUASH_HEX_LEN + 1];
+    ngx_int_t  status;
+
+    status = ngx_http_squash_doc_status(r, ctx, "config");
+    if (status != NGX_OK) {
+        return status;
+    }
+
+    ctx->sr = NULL;
+
+    if (squash_sha256_hex(ctx->doc, ctx->doc_len, hex) != SQUASH_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_strcmp(hex, ctx->manifest.config.digest + 7) != 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "squash: config of \"%V\" does not match its digest %s",
+                      &ctx->name, ctx->manifest.config.digest);
+        return NGX_HTTP_BAD_GATEWAY;
+    }
+
+    ctx->config = squash_config_parse((char *) ctx->doc, ctx->doc_len, err);
+
+    if (ctx->config == NULL) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "squash: config of \"%V\": %s", &ctx->name, err);
+        return NGX_HTTP_BAD_GATEWAY;
+    }
+
+    ctx->layer = 0;
+    ctx->state = NGX_HTTP_SQUASH_PROBE;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The size of each layer's tar: the blob size for plain tar, the gzip
+ * ISIZE (the last four bytes of the blob) for gzip.
+ */
+
+static ngx_int_t
+ngx_http_squash_probe(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    u_char         *p;
+    ngx_int_t       status;
+    squash_blob_t  *blob;
+
+    if (ctx->sr) {
+        blob = &ctx->manifest.layers[ctx->layer];
+
+        status = ngx_http_squash_doc_status(r, ctx, "layer size probe");
+        if (status != NGX_OK) {
+            return status;
+        }
+
+        ctx->sr = NULL;
+
+        if (ctx->sr_status == NGX_HTTP_PARTIAL_CONTENT && ctx->doc_len == 4) {
+            p = ctx->doc;
+
+        } else if (ctx->sr_status == NGX_HTTP_OK
+                   && ctx->doc_len == (size_t) blob->size
+                   && ctx->doc_len >= 4)
+        {
+            p = ctx->doc + ctx->doc_len - 4;
+
+        } else {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "squash: layer %s: size probe answered %ui with "
+                          "%uz bytes", blob->digest, ctx->sr_status,
+                          ctx->doc_len);
+            return NGX_HTTP_BAD_GATEWAY;
+        }
+
+        ctx->unpacked += (uint64_t) p[0] | (uint64_t) p[1] << 8
+                         | (uint64_t) p[2] << 16 | (uint64_t) p[3] << 24;
+        ctx->layer++;
+    }
+
+    while (ctx->layer < ctx->manifest.nlayers) {
+        blob = &ctx->manifest.layers[ctx->layer];
+
+        if (blob->size == 0) {
+            ctx->layer++;
+            continue;
+        }
+
+        switch (blob->comp) {
+
+        case SQUASH_COMP_NONE:
+            ctx->unpacked += (uint64_t) blob->size;
+            ctx->layer++;
+            continue;
+
+        case SQUASH_COMP_GZIP:
+            return ngx_http_squash_fetch(r, ctx, NGX_HTTP_SQUASH_SR_PROBE,
+                                         "blobs", blob->digest);
+
+        default:
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "squash: layer %s: the size of %s layers cannot "
+                          "be known in advance yet", blob->digest,
+                          squash_comp_name(blob->comp));
+            return NGX_HTTP_NOT_IMPLEMENTED;
+        }
+    }
+
+    ctx->state = NGX_HTTP_SQUASH_HEADER;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_squash_send_header(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    u_char                      *p, *tag, *created_by;
+    size_t                       len;
+    ngx_int_t                    rc;
+    ngx_str_t                    host;
+    ngx_table_elt_t             *h;
+    squash_archive_t            *a;
+    ngx_http_core_srv_conf_t    *cscf;
+    ngx_http_squash_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
+
+    if (slcf->hostname) {
+        if (ngx_http_complex_value(r, slcf->hostname, &host) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+    } else {
+        cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+        host = cscf->server_name;
+    }
+
+    if (host.len == 0) {
+        ngx_str_set(&host, "localhost");
+    }
+
+    a = &ctx->archive;
+
+    len = host.len + 1 + ctx->name.len + 1;
+    a->repo = ngx_pnalloc(r->pool, len);
+    if (a->repo == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf((u_char *) a->repo, "%V/%V", &host, &ctx->name);
+    *p = '\0';
+
+    /* a digest has no tag: "sha256-<12 hex>" stands for it */
+
+    len = ctx->reference.len + slcf->tag_suffix.len + 1;
+    tag = ngx_pnalloc(r->pool, len);
+    if (tag == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (squash_reference_kind((char *) ctx->reference.data,
+                              ctx->reference.len) == SQUASH_REF_DIGEST)
+    {
+        p = ngx_sprintf(tag, "sha256-%*s%V", (size_t) 12,
+                        ctx->reference.data + 7, &slcf->tag_suffix);
+
+    } else {
+        p = ngx_sprintf(tag, "%V%V", &ctx->reference, &slcf->tag_suffix);
+    }
+
+    *p = '\0';
+    a->tag = (char *) tag;
+
+    len = sizeof("ngx_squash: squashed  layers of @") + NGX_INT_T_LEN
+          + ctx->name.len + SQUASH_DIGEST_LEN;
+    created_by = ngx_pnalloc(r->pool, len);
+    if (created_by == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(created_by, "ngx_squash: squashed %uz layers of %V@%s",
+                    ctx->manifest.nlayers, &ctx->name, ctx->manifest_digest);
+    *p = '\0';
+
+    a->v1id = ctx->v1id;
+    a->created_by = (char *) created_by;
+    a->config = ctx->config;
+    a->mtime = squash_config_created(ctx->config);
+
+    /* merging only drops entries: the tar sizes plus end blocks bound it */
+
+    a->layer_size = (ctx->unpacked + 2 * SQUASH_TAR_BLOCK
+                     + SQUASH_TAR_BLOCK - 1) & ~(uint64_t) (SQUASH_TAR_BLOCK - 1);
+
+    if (squash_archive_start(a) != SQUASH_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "squash: \"%V\": %s", &ctx->name, a->err);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = a->total;
+    ngx_str_set(&r->headers_out.content_type, "application/x-tar");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+    ngx_http_clear_accept_ranges(r);
+    ngx_http_clear_last_modified(r);
+    r->allow_ranges = 0;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = sizeof("attachment; filename=\"_.tar\"") + ctx->name.len
+          + ngx_strlen(tag);
+    h->value.data = ngx_pnalloc(r->pool, len);
+    if (h->value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(h->value.data, "attachment; filename=\"%V_%s.tar\"",
+                    &ctx->name, tag);
+    h->value.len = p - h->value.data;
+
+    for (p = h->value.data; p < h->value.data + h->value.len; p++) {
+        if (*p == '/') {
+            *p = '_';
+        }
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Content-Disposition");
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "squash: layer.tar %uL bytes for %uL unpacked, "
+                   "archive %uL", a->layer_size, ctx->unpacked, a->total);
+
+    ctx->header_sent = 1;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (r->header_only) {
+        ctx->state = NGX_HTTP_SQUASH_FINISHED;
+        return NGX_OK;
+    }
+
+    rc = ngx_http_squash_output(r, ctx, a->prefix.data, a->prefix.len, 0);
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    ctx->layer = 0;
+    ctx->state = NGX_HTTP_SQUASH_LAYER;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_squash_start_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    ngx_int_t                    rc;
+    squash_blob_t               *blob;
+    ngx_http_squash_loc_conf_t  *slcf;
+
+    rc = ngx_http_squash_drained(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ctx->layer == ctx->manifest.nlayers) {
+        ctx->state = NGX_HTTP_SQUASH_PADDING;
+        return NGX_OK;
+    }
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
+
+    blob = &ctx->manifest.layers[ctx->manifest.nlayers - 1 - ctx->layer];
+
+    if (squash_layer_init(&ctx->lx, blob->comp, ctx->merger,
+                          slcf->buffer_size, slcf->max_document_size)
+        != SQUASH_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "squash: layer %s: %s", blob->digest, ctx->lx.err);
+        squash_layer_free(&ctx->lx);
+        return NGX_ERROR;
+    }
+
+    ctx->lx_init = 1;
+    ctx->in = NULL;
+    ctx->in_buf = NULL;
+    ctx->blob_last = 0;
+    ctx->blob_done = 0;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "squash: layer %ui of %uz: %s", ctx->layer + 1,
+                   ctx->manifest.nlayers, blob->digest);
+
+    ctx->state = NGX_HTTP_SQUASH_LAYER_WAIT;
+
+    return ngx_http_squash_fetch(r, ctx, NGX_HTTP_SQUASH_SR_BLOB, "blobs",
+                                 blob->digest);
+}
+
+
+static ngx_int_t
+ngx_http_squash_end_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    const squash_merger_stats_t  *st;
+
+    /* a failed blob subrequest has torn the request down already */
+
+    if (!ctx->blob_done) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "squash: layer ended unfinished");
+        return NGX_ERROR;
+    }
+
+    st = squash_merger_stats(ctx->merger);
+
+    ngx_log_debug5(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "squash: layer %ui done, %uL entries, %uL emitted, "
+                   "%uz paths in %uz bytes", ctx->layer + 1, st->entries,
+                   st->emitted, squash_merger_paths(ctx->merger),
+                   squash_merger_memory(ctx->merger));
+
+    squash_layer_free(&ctx->lx);
+    ctx->lx_init = 0;
+    ctx->sr = NULL;
+
+    ctx->layer++;
+    ctx->state = NGX_HTTP_SQUASH_LAYER;
+
+    return NGX_OK;
+}
+
+
+/* the inner tar's end blocks and the zeros up to the promised size */
+
+static ngx_int_t
+ngx_http_squash_padding(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    size_t     n;
+    ngx_int_t  rc;
+
+    for ( ;; ) {
+        rc = ngx_http_squash_drained(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        if (ctx->layer_bytes == ctx->archive.layer_size) {
+            ctx->state = NGX_HTTP_SQUASH_TRAILER;
+            return NGX_OK;
+        }
+
+        n = (size_t) ngx_min(ctx->archive.layer_size - ctx->layer_bytes,
+                             NGX_HTTP_SQUASH_ZERO_SIZE);
+
+        if (ngx_http_squash_layer_bytes(r, ctx, ngx_http_squash_zeros, n)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_squash_output(r, ctx, ngx_http_squash_zeros, n, 0)
+            == NGX_ERROR)
+        {
+            return NGX_ERROR;
+        }
+    }
+}
+
+
+static ngx_int_t
+ngx_http_squash_trailer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    char           hex[SQUASH_HEX_LEN + 1];
+    unsigned int   n;
+    unsigned char  md[EVP_MAX_MD_SIZE];
+
+    if (EVP_DigestFinal_ex(ctx->sha, md, &n) != 1) {
+        return NGX_ERROR;
+    }
+
+    squash_hex(md, n, hex);
+
+    if (squash_archive_finish(&ctx->archive, hex) != SQUASH_OK) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "squash: \"%V\": %s", &ctx->name, ctx->archive.err);
+        return NGX_ERROR;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "squash: layer digest sha256:%s", hex);
+
+    ctx->state = NGX_HTTP_SQUASH_FINISHED;
+
+    return ngx_http_squash_output(r, ctx, ctx->archive.trailer.data,
+                                  ctx->archive.trailer.len, 1);
+}
+
+
+/* counts and hashes bytes of layer.tar; refuses to overrun its size */
+
+ngx_int_t
+ngx_http_squash_layer_bytes(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
+    u_char *p, size_t n)
+{
+    uint64_t  limit;
+
+    limit = ctx->archive.layer_size;
+
+    if (ctx->state != NGX_HTTP_SQUASH_PADDING) {
+        /* room for the end blocks */
+        limit -= 2 * SQUASH_TAR_BLOCK;
+    }
+
+    if (n > limit - ctx->layer_bytes) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "squash: \"%V\": merged layer exceeds the promised "
+                      "%uL bytes, aborting", &ctx->name,
+                      ctx->archive.layer_size);
+        return NGX_ERROR;
+    }
+
+    if (EVP_DigestUpdate(ctx->sha, p, n) != 1) {
+        return NGX_ERROR;
+    }
+
+    ctx->layer_bytes += n;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_squash_output(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
+    u_char *p, size_t n, ngx_uint_t last)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    cl = ngx_chain_get_free_buf(r->pool, &ctx->main_free);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    b = cl->buf;
+    ngx_memzero(b, sizeof(ngx_buf_t));
+
+    b->start = p;
+    b->pos = p;
+    b->last = p + n;
+    b->end = p + n;
+    b->memory = n ? 1 : 0;
+    b->last_buf = last;
+    b->tag = (ngx_buf_tag_t) &ngx_http_squash_module;
+
+    rc = ngx_http_output_filter(r, cl);
+
+    ngx_chain_update_chains(r->pool, &ctx->main_free, &ctx->main_busy, &cl,
+                            (ngx_buf_tag_t) &ngx_http_squash_module);
+
+    return rc;
+}
+
+
+/* NGX_OK once nothing waits to be written to the client */
+
+static ngx_int_t
+ngx_http_squash_drained(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_event_t               *wev;
+    ngx_connection_t          *c;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    c = r->connection;
+
+    if (!c->buffered && !r->buffered) {
+        return NGX_OK;
+    }
+
+    rc = ngx_http_output_filter(r, NULL);
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (!c->buffered && !r->buffered) {
+        return NGX_OK;
+    }
+
+    wev = c->write;
+    clcf = ngx_http_get_module_loc_conf(r->main, ngx_http_core_module);
+
+    if (!wev->delayed) {
+        ngx_add_timer(wev, clcf->send_timeout);
+    }
+
+    if (ngx_handle_write_event(wev, clcf->send_lowat) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_squash_cleanup(void *data)
+{
+    ngx_http_squash_ctx_t  *ctx = data;
+
+    if (ctx->lx_init) {
+        squash_layer_free(&ctx->lx);
+        ctx->lx_init = 0;
+    }
+
+    squash_merger_destroy(ctx->merger);
+    ctx->merger = NULL;
+
+    EVP_MD_CTX_free(ctx->sha);
+    ctx->sha = NULL;
+
+    squash_archive_free(&ctx->archive);
+    squash_manifest_free(&ctx->manifest);
+
+    if (ctx->config) {
+        json_decref(ctx->config);
+        ctx->config = NULL;
+    }
+}
+
+
+static void
+ngx_http_squash_warn(void *data, const char *fmt, ...)
+{
+    ngx_http_request_t  *r = data;
+
+    char     buf[1024];
+    va_list  args;
+
+    va_start(args, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, args);
+    va_end(args);
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0, "squash: %s", buf);
+}
+
+
+static ngx_int_t
+ngx_http_squash_valid_name(ngx_str_t *s)
+{
+    return squash_name_valid((char *) s->data, s->len) ? NGX_OK : NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_squash_valid_reference(ngx_str_t *s)
+{
+    return squash_reference_kind((char *) s->data, s->len) ? NGX_OK
+                                                            : NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_squash_parse_platform(ngx_pool_t *pool, ngx_str_t *s,
+    squash_platform_t *p)
+{
+    char  *copy;
+
+    copy = ngx_pnalloc(pool, s->len + 1);
+    if (copy == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(copy, s->data, s->len);
+    copy[s->len] = '\0';
+
+    if (s->len > 128 || squash_platform_parse(copy, p) != SQUASH_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_squash_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_squash_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_squash_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->name = NULL;
+     *     conf->reference = NULL;
+     *     conf->registry = { 0, NULL };
+     *     conf->hostname = NULL;
+     *     conf->platform = { 0, NULL };
+     *     conf->tag_suffix = { 0, NULL };
+     *     conf->bufs.num = 0;
+     */
+
+    conf->buffer_size = NGX_CONF_UNSET_SIZE;
+    conf->max_document_size = NGX_CONF_UNSET_SIZE;
+    conf->merge_memory = NGX_CONF_UNSET_SIZE;
+    conf->max_layers = NGX_CONF_UNSET_UINT;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_squash_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_squash_loc_conf_t *prev = parent;
+    ngx_http_squash_loc_conf_t *conf = child;
+
+    ngx_conf_merge_str_value(conf->registry, prev->registry, "");
+    ngx_conf_merge_str_value(conf->platform, prev->platform, "linux/amd64");
+    ngx_conf_merge_str_value(conf->tag_suffix, prev->tag_suffix, ".squash");
+    ngx_conf_merge_bufs_value(conf->bufs, prev->bufs, 4, 64 * 1024);
+    ngx_conf_merge_size_value(conf->buffer_size, prev->buffer_size,
+                              64 * 1024);
+    ngx_conf_merge_size_value(conf->max_document_size,
+                              prev->max_document_size, 4 * 1024 * 1024);
+    ngx_conf_merge_size_value(conf->merge_memory, prev->merge_memory,
+                              64 * 1024 * 1024);
+    ngx_conf_merge_uint_value(conf->max_layers, prev->max_layers, 128);
+
+    if (conf->hostname == NULL) {
+        conf->hostname = prev->hostname;
+    }
+
+    if (conf->registry.len && conf->registry.data[0] != '/') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"squash_registry\" must be a location prefix "
+                           "starting with \"/\", not \"%V\"", &conf->registry);
+        return NGX_CONF_ERROR;
+    }
+
+    while (conf->registry.len > 1
+           && conf->registry.data[conf->registry.len - 1] == '/')
+    {
+        conf->registry.len--;
+    }
+
+    if (conf->name && conf->registry.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"squash\" requires \"squash_registry\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->buffer_size < 4096) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"squash_buffer_size\" must be at least 4k");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_squash(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_squash_loc_conf_t *slcf = conf;
+
+    ngx_str_t                         *value;
+    ngx_http_core_loc_conf_t          *clcf;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (slcf->name) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    slcf->name = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    slcf->reference = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (slcf->name == NULL || slcf->reference == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+    ccv.cf = cf;
+    ccv.value = &value[1];
+    ccv.complex_value = slcf->name;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+    ccv.cf = cf;
+    ccv.value = &value[2];
+    ccv.complex_value = slcf->reference;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_squash_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_squash_platform(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char               *rv;
+    ngx_str_t          *value;
+    squash_platform_t   p;
+
+    rv = ngx_conf_set_str_slot(cf, cmd, conf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_http_squash_parse_platform(cf->temp_pool, &value[1], &p)
+        != NGX_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid platform \"%V\", expected "
+                           "\"os/arch[/variant]\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_squash_init(ngx_conf_t *cf)
+{
+    return ngx_http_squash_body_filter_init(cf);
+}

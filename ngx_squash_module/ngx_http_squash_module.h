@@ -1,0 +1,133 @@
+
+/*
+ * ngx_squash: nginx glue shared by the content handler
+ * (ngx_http_squash_module.c) and the subrequest body filter
+ * (ngx_http_squash_body_filter.c).
+ */
+
+#ifndef _NGX_HTTP_SQUASH_MODULE_H_INCLUDED_
+#define _NGX_HTTP_SQUASH_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "squash_core.h"
+#include "squash_layer.h"
+#include "squash_merger.h"
+#include "squash_image.h"
+#include "squash_archive.h"
+
+
+/*
+ * r->buffered has four bits, all named by stock filters; the image
+ * filter's bit is borrowed for blob subrequests, where that filter
+ * never runs
+ */
+#define NGX_HTTP_SQUASH_BUFFERED   0x08
+
+
+typedef enum {
+    NGX_HTTP_SQUASH_SR_DOC = 1,         /* manifest, index, config */
+    NGX_HTTP_SQUASH_SR_PROBE,           /* last 4 bytes of a gzip blob */
+    NGX_HTTP_SQUASH_SR_BLOB             /* a layer, transformed */
+} ngx_http_squash_sr_e;
+
+
+typedef enum {
+    NGX_HTTP_SQUASH_MANIFEST = 0,
+    NGX_HTTP_SQUASH_PLATFORM_MANIFEST,
+    NGX_HTTP_SQUASH_CONFIG,
+    NGX_HTTP_SQUASH_PROBE,
+    NGX_HTTP_SQUASH_HEADER,
+    NGX_HTTP_SQUASH_LAYER,
+    NGX_HTTP_SQUASH_LAYER_WAIT,
+    NGX_HTTP_SQUASH_PADDING,
+    NGX_HTTP_SQUASH_TRAILER,
+    NGX_HTTP_SQUASH_FINISHED
+} ngx_http_squash_state_e;
+
+
+typedef struct {
+    ngx_http_complex_value_t  *name;
+    ngx_http_complex_value_t  *reference;
+    ngx_str_t                  registry;
+    ngx_http_complex_value_t  *hostname;
+    ngx_str_t                  platform;
+    ngx_str_t                  tag_suffix;
+    ngx_bufs_t                 bufs;
+    size_t                     buffer_size;
+    size_t                     max_document_size;
+    size_t                     merge_memory;
+    ngx_uint_t                 max_layers;
+} ngx_http_squash_loc_conf_t;
+
+
+typedef struct {
+    ngx_http_request_t        *request;
+    ngx_http_squash_state_e    state;
+
+    ngx_str_t                  name;
+    ngx_str_t                  reference;
+    squash_platform_t          platform;
+
+    /* the current subrequest */
+    ngx_http_request_t        *sr;
+    ngx_http_squash_sr_e       sr_kind;
+    ngx_int_t                  sr_rc;
+    ngx_uint_t                 sr_status;
+    ngx_table_elt_t           *sr_www_authenticate;
+    unsigned                   sr_done:1;
+    unsigned                   sr_failed:1;     /* body filter refused */
+
+    /* a document collected in memory */
+    u_char                    *doc;
+    size_t                     doc_len;
+    size_t                     doc_size;
+    size_t                     doc_max;
+
+    squash_manifest_t          manifest;
+    char                       manifest_digest[SQUASH_DIGEST_LEN + 1];
+    char                       v1id[SQUASH_HEX_LEN + 1];
+    json_t                    *config;
+    ngx_uint_t                 layer;           /* layers done, top down */
+    uint64_t                   unpacked;        /* sum of tar sizes */
+
+    squash_archive_t           archive;
+    squash_merger_t           *merger;
+    squash_layer_t             lx;
+    EVP_MD_CTX                *sha;
+    uint64_t                   layer_bytes;     /* of layer.tar, so far */
+
+    /* blob filter buffers */
+    ngx_chain_t               *in;
+    ngx_buf_t                 *in_buf;
+    ngx_chain_t               *out;
+    ngx_chain_t              **last_out;
+    ngx_buf_t                 *out_buf;
+    ngx_chain_t               *free;
+    ngx_chain_t               *busy;
+    ngx_uint_t                 bufs;
+
+    /* main request output */
+    ngx_chain_t               *main_free;
+    ngx_chain_t               *main_busy;
+
+    unsigned                   lx_init:1;
+    unsigned                   blob_last:1;
+    unsigned                   blob_done:1;
+    unsigned                   nomem:1;
+    unsigned                   header_sent:1;
+} ngx_http_squash_ctx_t;
+
+
+extern ngx_module_t  ngx_http_squash_module;
+
+
+ngx_int_t ngx_http_squash_body_filter_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_squash_layer_bytes(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, u_char *p, size_t n);
+
+
+#endif /* _NGX_HTTP_SQUASH_MODULE_H_INCLUDED_ */

@@ -1,0 +1,310 @@
+
+/*
+ * ngx_squash: the outer archive.
+ */
+
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "squash_archive.h"
+#include "squash_tar_reader.h"
+
+
+#define SQUASH_BYTES_LIMIT   ((size_t) 1 << 30)
+
+
+static const unsigned char  squash_zero_block[SQUASH_TAR_BLOCK * 2];
+
+
+static la_ssize_t
+squash_archive_write_cb(struct archive *ar, void *data, const void *buf,
+    size_t len)
+{
+    (void) ar;
+
+    if (squash_bytes_append(data, buf, len, SQUASH_BYTES_LIMIT)
+        != SQUASH_OK)
+    {
+        return -1;
+    }
+
+    return (la_ssize_t) len;
+}
+
+
+int
+squash_archive_entry(squash_bytes_t *out, const char *name, int type,
+    const void *data, uint64_t size, long long mtime, char *err)
+{
+    int                    rc;
+    size_t                 pad;
+    struct archive        *ar;
+    struct archive_entry  *e;
+
+    ar = archive_write_new();
+    e = archive_entry_new();
+
+    rc = SQUASH_ERROR;
+
+    if (ar == NULL || e == NULL) {
+        snprintf(err, SQUASH_ERRLEN, "out of memory");
+        goto done;
+    }
+
+    archive_entry_set_pathname(e, name);
+    archive_entry_set_mtime(e, (time_t) mtime, 0);
+    archive_entry_set_uid(e, 0);
+    archive_entry_set_gid(e, 0);
+
+    switch (type) {
+
+    case SQUASH_TAR_DIR:
+        archive_entry_set_filetype(e, AE_IFDIR);
+        archive_entry_set_perm(e, 0755);
+        size = 0;
+        break;
+
+    default:
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_perm(e, 0644);
+        archive_entry_set_size(e, (la_int64_t) size);
+        break;
+    }
+
+    /* no blocking: every byte goes to the callback as it is written */
+
+    if (archive_write_set_format_pax_restricted(ar) != ARCHIVE_OK
+        || archive_write_set_bytes_per_block(ar, 0) != ARCHIVE_OK
+        || archive_write_open(ar, out, NULL, squash_archive_write_cb, NULL)
+           != ARCHIVE_OK
+        || archive_write_header(ar, e) != ARCHIVE_OK)
+    {
+        snprintf(err, SQUASH_ERRLEN, "libarchive: %s",
+                 archive_error_string(ar));
+        goto done;
+    }
+
+    if (data) {
+        pad = (SQUASH_TAR_BLOCK - size % SQUASH_TAR_BLOCK) % SQUASH_TAR_BLOCK;
+
+        if (squash_bytes_append(out, data, (size_t) size, SQUASH_BYTES_LIMIT)
+            != SQUASH_OK
+            || squash_bytes_append(out, squash_zero_block, pad,
+                                   SQUASH_BYTES_LIMIT)
+               != SQUASH_OK)
+        {
+            snprintf(err, SQUASH_ERRLEN, "out of memory");
+            goto done;
+        }
+    }
+
+    rc = SQUASH_OK;
+
+done:
+
+    if (ar) {
+        /* no end blocks: the entry is all we want */
+        archive_write_fail(ar);
+        archive_write_free(ar);
+    }
+
+    if (e) {
+        archive_entry_free(e);
+    }
+
+    return rc;
+}
+
+
+void
+squash_hex(const unsigned char *p, size_t n, char *out)
+{
+    static const char  hex[] = "0123456789abcdef";
+
+    while (n--) {
+        *out++ = hex[*p >> 4];
+        *out++ = hex[*p++ & 0xf];
+    }
+
+    *out = '\0';
+}
+
+
+int
+squash_sha256_hex(const void *data, size_t len, char *hex)
+{
+    unsigned int   n;
+    unsigned char  md[EVP_MAX_MD_SIZE];
+
+    if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) != 1) {
+        return SQUASH_ERROR;
+    }
+
+    squash_hex(md, n, hex);
+
+    return SQUASH_OK;
+}
+
+
+static int
+squash_archive_doc(squash_archive_t *a, squash_bytes_t *out,
+    const char *name, char *doc, size_t len)
+{
+    int  rc;
+
+    if (doc == NULL) {
+        snprintf(a->err, SQUASH_ERRLEN, "cannot write %s", name);
+        return SQUASH_ERROR;
+    }
+
+    rc = squash_archive_entry(out, name, SQUASH_TAR_REG, doc, len, a->mtime,
+                              a->err);
+    free(doc);
+
+    return rc;
+}
+
+
+int
+squash_archive_start(squash_archive_t *a)
+{
+    char    name[SQUASH_HEX_LEN + 16], *doc;
+    size_t  len;
+
+    len = 0;
+    a->prefix.len = 0;
+
+    doc = squash_doc_repositories(a->repo, a->tag, a->v1id, &len);
+
+    if (squash_archive_doc(a, &a->prefix, "repositories", doc, len)
+        != SQUASH_OK)
+    {
+        return SQUASH_ERROR;
+    }
+
+    snprintf(name, sizeof(name), "%s/", a->v1id);
+
+    if (squash_archive_entry(&a->prefix, name, SQUASH_TAR_DIR, NULL, 0,
+                             a->mtime, a->err)
+        != SQUASH_OK)
+    {
+        return SQUASH_ERROR;
+    }
+
+    snprintf(name, sizeof(name), "%s/VERSION", a->v1id);
+
+    if (squash_archive_entry(&a->prefix, name, SQUASH_TAR_REG, "1.0", 3,
+                             a->mtime, a->err)
+        != SQUASH_OK)
+    {
+        return SQUASH_ERROR;
+    }
+
+    snprintf(name, sizeof(name), "%s/json", a->v1id);
+
+    doc = squash_doc_v1_json(a->config, a->v1id, &len);
+
+    if (squash_archive_doc(a, &a->prefix, name, doc, len) != SQUASH_OK)
+    {
+        return SQUASH_ERROR;
+    }
+
+    snprintf(name, sizeof(name), "%s/layer.tar", a->v1id);
+
+    /* the header alone: the body streams after it */
+
+    if (squash_archive_entry(&a->prefix, name, SQUASH_TAR_REG, NULL,
+                             a->layer_size, a->mtime, a->err)
+        != SQUASH_OK)
+    {
+        return SQUASH_ERROR;
+    }
+
+    /* a trailer of the final length, for a layer digest of zeros */
+
+    if (squash_archive_finish(a, "0000000000000000000000000000000000000000"
+                                 "000000000000000000000000")
+        != SQUASH_OK)
+    {
+        return SQUASH_ERROR;
+    }
+
+    a->total = a->prefix.len + a->layer_size + a->trailer.len;
+
+    return SQUASH_OK;
+}
+
+
+int
+squash_archive_finish(squash_archive_t *a, const char *diff_id_hex)
+{
+    char     *config, cfg_path[SQUASH_HEX_LEN + 16],
+              layer_path[SQUASH_HEX_LEN + 16], repo_tag[1024],
+              hex[SQUASH_HEX_LEN + 1];
+    size_t    len, old;
+
+    len = 0;
+    old = a->trailer.len;
+    a->trailer.len = 0;
+
+    config = squash_doc_config(a->config, diff_id_hex, a->created_by, &len);
+    if (config == NULL) {
+        snprintf(a->err, SQUASH_ERRLEN, "cannot write the image config");
+        return SQUASH_ERROR;
+    }
+
+    if (squash_sha256_hex(config, len, hex) != SQUASH_OK) {
+        free(config);
+        snprintf(a->err, SQUASH_ERRLEN, "sha256 failed");
+        return SQUASH_ERROR;
+    }
+
+    snprintf(cfg_path, sizeof(cfg_path), "blobs/sha256/%s", hex);
+
+    if (squash_archive_doc(a, &a->trailer, cfg_path, config, len)
+        != SQUASH_OK)
+    {
+        return SQUASH_ERROR;
+    }
+
+    snprintf(layer_path, sizeof(layer_path), "%s/layer.tar", a->v1id);
+    snprintf(repo_tag, sizeof(repo_tag), "%s:%s", a->repo, a->tag);
+
+    config = squash_doc_manifest(cfg_path, repo_tag, layer_path, &len);
+
+    if (squash_archive_doc(a, &a->trailer, "manifest.json", config, len)
+        != SQUASH_OK)
+    {
+        return SQUASH_ERROR;
+    }
+
+    if (squash_bytes_append(&a->trailer, squash_zero_block,
+                            sizeof(squash_zero_block), SQUASH_BYTES_LIMIT)
+        != SQUASH_OK)
+    {
+        snprintf(a->err, SQUASH_ERRLEN, "out of memory");
+        return SQUASH_ERROR;
+    }
+
+    if (old && old != a->trailer.len) {
+        snprintf(a->err, SQUASH_ERRLEN, "trailer length changed from %zu "
+                 "to %zu", old, a->trailer.len);
+        return SQUASH_ERROR;
+    }
+
+    return SQUASH_OK;
+}
+
+
+void
+squash_archive_free(squash_archive_t *a)
+{
+    squash_bytes_free(&a->prefix);
+    squash_bytes_free(&a->trailer);
+}

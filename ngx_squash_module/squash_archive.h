@@ -1,0 +1,66 @@
+
+/*
+ * ngx_squash: the outer archive.  Tar headers of the synthetic entries
+ * are written with libarchive (pax format, pax records only where
+ * needed: sizes over 8 GiB, long names); data and padding are ours.
+ *
+ * The archive is laid out as
+ *
+ *   repositories, <id>/, <id>/VERSION, <id>/json,
+ *   <id>/layer.tar (header with the promised size S, merged entries,
+ *                   two zero blocks, zero padding up to S),
+ *   blobs/sha256/<config digest>, manifest.json, two zero blocks.
+ *
+ * Everything after the layer depends on its digest only through
+ * fixed-length hex strings, so the whole length is known up front.
+ */
+
+#ifndef _SQUASH_ARCHIVE_H_INCLUDED_
+#define _SQUASH_ARCHIVE_H_INCLUDED_
+
+
+#include <openssl/evp.h>
+
+#include "squash_core.h"
+#include "squash_image.h"
+
+
+#define SQUASH_HEX_LEN          64
+
+
+typedef struct {
+    /* input */
+    const char     *v1id;           /* 64 hex */
+    const char     *repo;           /* "<host>/<name>" */
+    const char     *tag;            /* "<tag>.squash" */
+    const char     *created_by;     /* history entry */
+    json_t         *config;
+    long long       mtime;
+    uint64_t        layer_size;     /* S, a multiple of 512 */
+
+    /* output */
+    squash_bytes_t  prefix;
+    squash_bytes_t  trailer;
+    uint64_t        total;          /* prefix + S + trailer */
+
+    char            err[SQUASH_ERRLEN];
+} squash_archive_t;
+
+
+/* builds the prefix and a trailer of the final length */
+int squash_archive_start(squash_archive_t *a);
+
+/* rebuilds the trailer for the layer digest; same length */
+int squash_archive_finish(squash_archive_t *a, const char *diff_id_hex);
+
+void squash_archive_free(squash_archive_t *a);
+
+/* one entry: header, data and padding, appended to out */
+int squash_archive_entry(squash_bytes_t *out, const char *name, int type,
+    const void *data, uint64_t size, long long mtime, char *err);
+
+void squash_hex(const unsigned char *p, size_t n, char *out);
+int squash_sha256_hex(const void *data, size_t len, char *hex);
+
+
+#endif /* _SQUASH_ARCHIVE_H_INCLUDED_ */

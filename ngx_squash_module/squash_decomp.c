@@ -1,0 +1,241 @@
+
+/*
+ * ngx_squash: incremental decompression of layer blobs.
+ */
+
+
+#include <stdio.h>
+#include <string.h>
+
+#include "squash_decomp.h"
+
+
+static int squash_decomp_gzip(squash_decomp_t *d, const unsigned char **in,
+    const unsigned char *in_end, unsigned char **out,
+    const unsigned char *out_end);
+static int squash_decomp_zstd(squash_decomp_t *d, const unsigned char **in,
+    const unsigned char *in_end, unsigned char **out,
+    const unsigned char *out_end);
+
+
+const char *
+squash_comp_name(squash_comp_e kind)
+{
+    switch (kind) {
+    case SQUASH_COMP_GZIP:
+        return "gzip";
+    case SQUASH_COMP_ZSTD:
+        return "zstd";
+    default:
+        return "none";
+    }
+}
+
+
+int
+squash_decomp_init(squash_decomp_t *d, squash_comp_e kind)
+{
+    memset(d, 0, sizeof(squash_decomp_t));
+
+    d->kind = kind;
+    d->at_end = 1;
+
+    switch (kind) {
+
+    case SQUASH_COMP_GZIP:
+        if (inflateInit2(&d->zs, MAX_WBITS + 16) != Z_OK) {
+            snprintf(d->err, SQUASH_ERRLEN, "inflateInit2() failed");
+            return SQUASH_ERROR;
+        }
+
+        d->zs_init = 1;
+        break;
+
+    case SQUASH_COMP_ZSTD:
+        d->zd = ZSTD_createDStream();
+        if (d->zd == NULL) {
+            snprintf(d->err, SQUASH_ERRLEN, "ZSTD_createDStream() failed");
+            return SQUASH_ERROR;
+        }
+
+        break;
+
+    default:
+        break;
+    }
+
+    return SQUASH_OK;
+}
+
+
+void
+squash_decomp_free(squash_decomp_t *d)
+{
+    if (d->zs_init) {
+        inflateEnd(&d->zs);
+        d->zs_init = 0;
+    }
+
+    if (d->zd) {
+        ZSTD_freeDStream(d->zd);
+        d->zd = NULL;
+    }
+}
+
+
+int
+squash_decomp_run(squash_decomp_t *d, const unsigned char **in,
+    const unsigned char *in_end, unsigned char **out,
+    const unsigned char *out_end)
+{
+    size_t                n;
+    const unsigned char  *start;
+    int                   rc;
+
+    start = *in;
+
+    switch (d->kind) {
+
+    case SQUASH_COMP_GZIP:
+        rc = squash_decomp_gzip(d, in, in_end, out, out_end);
+        break;
+
+    case SQUASH_COMP_ZSTD:
+        rc = squash_decomp_zstd(d, in, in_end, out, out_end);
+        break;
+
+    default:
+        n = in_end - *in;
+        if ((size_t) (out_end - *out) < n) {
+            n = out_end - *out;
+        }
+
+        memcpy(*out, *in, n);
+        *in += n;
+        *out += n;
+        d->out_total += n;
+        d->at_end = 1;
+        rc = SQUASH_OK;
+        break;
+    }
+
+    d->in_total += *in - start;
+
+    return rc;
+}
+
+
+static int
+squash_decomp_gzip(squash_decomp_t *d, const unsigned char **in,
+    const unsigned char *in_end, unsigned char **out,
+    const unsigned char *out_end)
+{
+    int  rc;
+
+    while (*in < in_end && *out < out_end) {
+
+        if (d->at_end && d->members) {
+
+            /* another gzip member follows the one that ended */
+
+            if (**in != 0x1f) {
+                snprintf(d->err, SQUASH_ERRLEN, "garbage after gzip "
+                         "member %u", d->members);
+                return SQUASH_ERROR;
+            }
+
+            if (inflateReset(&d->zs) != Z_OK) {
+                snprintf(d->err, SQUASH_ERRLEN, "inflateReset() failed");
+                return SQUASH_ERROR;
+            }
+        }
+
+        d->zs.next_in = (unsigned char *) *in;
+        d->zs.avail_in = (uInt) ((size_t) (in_end - *in) > 0x40000000
+                                 ? 0x40000000 : in_end - *in);
+        d->zs.next_out = *out;
+        d->zs.avail_out = (uInt) ((size_t) (out_end - *out) > 0x40000000
+                                  ? 0x40000000 : out_end - *out);
+
+        rc = inflate(&d->zs, Z_NO_FLUSH);
+
+        d->out_total += d->zs.next_out - *out;
+        *in = d->zs.next_in;
+        *out = d->zs.next_out;
+
+        if (rc == Z_STREAM_END) {
+            d->at_end = 1;
+            d->members++;
+            continue;
+        }
+
+        if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            snprintf(d->err, SQUASH_ERRLEN, "inflate() failed: %d%s%s", rc,
+                     d->zs.msg ? ": " : "", d->zs.msg ? d->zs.msg : "");
+            return SQUASH_ERROR;
+        }
+
+        d->at_end = 0;
+
+        if (rc == Z_BUF_ERROR) {
+            break;
+        }
+    }
+
+    return SQUASH_OK;
+}
+
+
+static int
+squash_decomp_zstd(squash_decomp_t *d, const unsigned char **in,
+    const unsigned char *in_end, unsigned char **out,
+    const unsigned char *out_end)
+{
+    size_t          rc;
+    ZSTD_inBuffer   ib;
+    ZSTD_outBuffer  ob;
+
+    while (*in < in_end && *out < out_end) {
+        ib.src = *in;
+        ib.size = in_end - *in;
+        ib.pos = 0;
+        ob.dst = *out;
+        ob.size = out_end - *out;
+        ob.pos = 0;
+
+        rc = ZSTD_decompressStream(d->zd, &ob, &ib);
+
+        if (ZSTD_isError(rc)) {
+            snprintf(d->err, SQUASH_ERRLEN, "zstd: %s",
+                     ZSTD_getErrorName(rc));
+            return SQUASH_ERROR;
+        }
+
+        *in += ib.pos;
+        *out += ob.pos;
+        d->out_total += ob.pos;
+
+        d->at_end = (rc == 0);
+
+        if (ib.pos == 0 && ob.pos == 0) {
+            break;
+        }
+    }
+
+    return SQUASH_OK;
+}
+
+
+int
+squash_decomp_finish(squash_decomp_t *d)
+{
+    if (d->at_end) {
+        return SQUASH_OK;
+    }
+
+    snprintf(d->err, SQUASH_ERRLEN, "%s stream truncated after %llu "
+             "compressed bytes", squash_comp_name(d->kind),
+             (unsigned long long) d->in_total);
+
+    return SQUASH_ERROR;
+}

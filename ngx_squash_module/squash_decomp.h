@@ -1,0 +1,55 @@
+
+/*
+ * ngx_squash: incremental decompression of layer blobs (gzip, zstd or
+ * none), in the style of z_stream: input and output pointers advance.
+ */
+
+#ifndef _SQUASH_DECOMP_H_INCLUDED_
+#define _SQUASH_DECOMP_H_INCLUDED_
+
+
+#include <zlib.h>
+#include <zstd.h>
+
+#include "squash_core.h"
+
+
+typedef enum {
+    SQUASH_COMP_NONE = 0,
+    SQUASH_COMP_GZIP,
+    SQUASH_COMP_ZSTD
+} squash_comp_e;
+
+
+typedef struct {
+    squash_comp_e       kind;
+
+    z_stream            zs;
+    ZSTD_DStream       *zd;
+
+    uint64_t            in_total;
+    uint64_t            out_total;
+
+    unsigned            members;
+    unsigned            zs_init:1;
+    unsigned            at_end:1;       /* between gzip members or frames */
+
+    char                err[SQUASH_ERRLEN];
+} squash_decomp_t;
+
+
+int squash_decomp_init(squash_decomp_t *d, squash_comp_e kind);
+void squash_decomp_free(squash_decomp_t *d);
+
+/* SQUASH_OK (possibly without progress: more input wanted) or SQUASH_ERROR */
+int squash_decomp_run(squash_decomp_t *d, const unsigned char **in,
+    const unsigned char *in_end, unsigned char **out,
+    const unsigned char *out_end);
+
+/* SQUASH_OK when the compressed stream may end here */
+int squash_decomp_finish(squash_decomp_t *d);
+
+const char *squash_comp_name(squash_comp_e kind);
+
+
+#endif /* _SQUASH_DECOMP_H_INCLUDED_ */

@@ -1,0 +1,653 @@
+
+/*
+ * ngx_squash: image documents (manifests, indexes, configs).
+ */
+
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "squash_image.h"
+
+
+#define SQUASH_JSON_FLAGS  (JSON_COMPACT | JSON_SORT_KEYS)
+
+
+static int squash_err(char *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static json_t *squash_json_load(const char *data, size_t len, char *err);
+static char *squash_json_dump(json_t *v, size_t *len);
+
+
+int
+squash_digest_valid(const char *s, size_t len)
+{
+    size_t  i;
+
+    if (len != SQUASH_DIGEST_LEN || strncmp(s, "sha256:", 7) != 0) {
+        return 0;
+    }
+
+    for (i = 7; i < len; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static int
+squash_is_lower_alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+
+int
+squash_name_valid(const char *s, size_t len)
+{
+    size_t  i;
+    int     after_alnum;
+
+    /* [a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)* */
+
+    if (len == 0 || len > 255) {
+        return 0;
+    }
+
+    after_alnum = 0;
+
+    for (i = 0; i < len; i++) {
+        if (squash_is_lower_alnum(s[i])) {
+            after_alnum = 1;
+            continue;
+        }
+
+        if (!after_alnum
+            || (s[i] != '.' && s[i] != '_' && s[i] != '-' && s[i] != '/'))
+        {
+            return 0;
+        }
+
+        after_alnum = 0;
+    }
+
+    return after_alnum;
+}
+
+
+int
+squash_reference_kind(const char *s, size_t len)
+{
+    size_t  i;
+    char    c;
+
+    if (squash_digest_valid(s, len)) {
+        return SQUASH_REF_DIGEST;
+    }
+
+    /* [A-Za-z0-9_][A-Za-z0-9_.-]{0,127} */
+
+    if (len == 0 || len > 128) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        c = s[i];
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9') || c == '_')
+        {
+            continue;
+        }
+
+        if (i == 0 || (c != '.' && c != '-')) {
+            return 0;
+        }
+    }
+
+    return SQUASH_REF_TAG;
+}
+
+
+int
+squash_platform_parse(char *s, squash_platform_t *p)
+{
+    char  *part[3], *c;
+    int    n;
+
+    n = 0;
+    part[0] = s;
+
+    for (c = s; *c; c++) {
+        if (*c == '/') {
+            if (n == 2) {
+                return SQUASH_ERROR;
+            }
+
+            *c = '\0';
+            part[++n] = c + 1;
+            continue;
+        }
+
+        if (!squash_is_lower_alnum(*c) && *c != '.' && *c != '_'
+            && *c != '-')
+        {
+            return SQUASH_ERROR;
+        }
+    }
+
+    if (n < 1) {
+        return SQUASH_ERROR;
+    }
+
+    for (int i = 0; i <= n; i++) {
+        if (*part[i] == '\0') {
+            return SQUASH_ERROR;
+        }
+    }
+
+    p->os = part[0];
+    p->arch = part[1];
+    p->variant = (n == 2) ? part[2] : NULL;
+
+    return SQUASH_OK;
+}
+
+
+static int
+squash_comp_from_media_type(const char *mt, squash_comp_e *comp)
+{
+    size_t  n;
+
+    static const struct {
+        const char     *suffix;
+        squash_comp_e   comp;
+    } types[] = {
+        { "tar", SQUASH_COMP_NONE },
+        { "tar+gzip", SQUASH_COMP_GZIP },
+        { "tar+zstd", SQUASH_COMP_ZSTD },
+        { "tar.gzip", SQUASH_COMP_GZIP },
+        { "tar.zstd", SQUASH_COMP_ZSTD },
+        { NULL, SQUASH_COMP_NONE }
+    };
+
+    static const char  *prefixes[] = {
+        "application/vnd.oci.image.layer.v1.",
+        "application/vnd.oci.image.layer.nondistributable.v1.",
+        "application/vnd.docker.image.rootfs.diff.",
+        "application/vnd.docker.image.rootfs.foreign.diff.",
+        NULL
+    };
+
+    const char  **p;
+    int           i;
+
+    for (p = prefixes; *p; p++) {
+        n = strlen(*p);
+
+        if (strncmp(mt, *p, n) != 0) {
+            continue;
+        }
+
+        for (i = 0; types[i].suffix; i++) {
+            if (strcmp(mt + n, types[i].suffix) == 0) {
+                *comp = types[i].comp;
+                return SQUASH_OK;
+            }
+        }
+    }
+
+    return SQUASH_ERROR;
+}
+
+
+static int
+squash_blob_parse(json_t *desc, squash_blob_t *b, const char *what,
+    size_t index, char *err)
+{
+    json_t      *digest, *size;
+    const char  *s;
+
+    digest = json_object_get(desc, "digest");
+    size = json_object_get(desc, "size");
+
+    if (!json_is_string(digest)
+        || !squash_digest_valid(json_string_value(digest),
+                                json_string_length(digest)))
+    {
+        return squash_err(err, "%s %zu has no valid sha256 digest", what,
+                          index);
+    }
+
+    if (!json_is_integer(size) || json_integer_value(size) < 0) {
+        return squash_err(err, "%s %zu has no valid size", what, index);
+    }
+
+    s = json_string_value(digest);
+    memcpy(b->digest, s, SQUASH_DIGEST_LEN + 1);
+    b->size = json_integer_value(size);
+    b->comp = SQUASH_COMP_NONE;
+
+    return SQUASH_OK;
+}
+
+
+int
+squash_manifest_parse(const char *data, size_t len, squash_manifest_t *m,
+    size_t max_layers, char *err)
+{
+    int          rc;
+    size_t       i;
+    json_t      *root, *mt, *layers, *layer, *lmt, *config;
+    const char  *type;
+
+    memset(m, 0, sizeof(squash_manifest_t));
+
+    root = squash_json_load(data, len, err);
+    if (root == NULL) {
+        return SQUASH_ERROR;
+    }
+
+    rc = SQUASH_ERROR;
+
+    if (json_integer_value(json_object_get(root, "schemaVersion")) == 1) {
+        squash_err(err, "schema1 manifests are not supported; "
+                   "push the image again with a current client");
+        rc = SQUASH_UNSUPPORTED;
+        goto done;
+    }
+
+    mt = json_object_get(root, "mediaType");
+    type = json_is_string(mt) ? json_string_value(mt) : NULL;
+
+    if (json_is_array(json_object_get(root, "manifests"))
+        && (type == NULL || strcmp(type, SQUASH_MT_OCI_INDEX) == 0
+            || strcmp(type, SQUASH_MT_DOCKER_LIST) == 0))
+    {
+        m->kind = SQUASH_DOC_INDEX;
+        rc = SQUASH_OK;
+        goto done;
+    }
+
+    if (type && strcmp(type, SQUASH_MT_OCI_MANIFEST) != 0
+        && strcmp(type, SQUASH_MT_DOCKER_MANIFEST) != 0)
+    {
+        squash_err(err, "unsupported manifest media type \"%s\"", type);
+        rc = SQUASH_UNSUPPORTED;
+        goto done;
+    }
+
+    config = json_object_get(root, "config");
+    layers = json_object_get(root, "layers");
+
+    if (!json_is_object(config) || !json_is_array(layers)) {
+        squash_err(err, "manifest has no config or layers");
+        goto done;
+    }
+
+    if (squash_blob_parse(config, &m->config, "config", 0, err) != SQUASH_OK) {
+        goto done;
+    }
+
+    if (json_array_size(layers) == 0) {
+        squash_err(err, "manifest has no layers");
+        goto done;
+    }
+
+    if (json_array_size(layers) > max_layers) {
+        squash_err(err, "manifest has %zu layers, more than the limit of %zu",
+                   json_array_size(layers), max_layers);
+        rc = SQUASH_UNSUPPORTED;
+        goto done;
+    }
+
+    m->nlayers = json_array_size(layers);
+    m->layers = calloc(m->nlayers, sizeof(squash_blob_t));
+    if (m->layers == NULL) {
+        squash_err(err, "out of memory");
+        goto done;
+    }
+
+    json_array_foreach(layers, i, layer) {
+        if (squash_blob_parse(layer, &m->layers[i], "layer", i, err)
+            != SQUASH_OK)
+        {
+            goto done;
+        }
+
+        lmt = json_object_get(layer, "mediaType");
+
+        if (!json_is_string(lmt)
+            || squash_comp_from_media_type(json_string_value(lmt),
+                                           &m->layers[i].comp)
+               != SQUASH_OK)
+        {
+            squash_err(err, "layer %zu has unsupported media type \"%s\"",
+                       i, json_is_string(lmt) ? json_string_value(lmt) : "");
+            rc = SQUASH_UNSUPPORTED;
+            goto done;
+        }
+    }
+
+    m->kind = SQUASH_DOC_IMAGE;
+    rc = SQUASH_OK;
+
+done:
+
+    json_decref(root);
+
+    if (rc != SQUASH_OK) {
+        squash_manifest_free(m);
+    }
+
+    return rc;
+}
+
+
+void
+squash_manifest_free(squash_manifest_t *m)
+{
+    free(m->layers);
+    m->layers = NULL;
+    m->nlayers = 0;
+}
+
+
+static int
+squash_str_eq(json_t *v, const char *s)
+{
+    return json_is_string(v) && strcmp(json_string_value(v), s) == 0;
+}
+
+
+int
+squash_index_select(const char *data, size_t len, const squash_platform_t *p,
+    char *digest, char *err)
+{
+    int             rc;
+    size_t          i;
+    json_t         *root, *item, *pl, *d, *v, *best;
+    squash_blob_t   b;
+
+    root = squash_json_load(data, len, err);
+    if (root == NULL) {
+        return SQUASH_ERROR;
+    }
+
+    best = NULL;
+
+    json_array_foreach(json_object_get(root, "manifests"), i, item) {
+        pl = json_object_get(item, "platform");
+
+        if (!squash_str_eq(json_object_get(pl, "os"), p->os)
+            || !squash_str_eq(json_object_get(pl, "architecture"), p->arch))
+        {
+            continue;
+        }
+
+        v = json_object_get(pl, "variant");
+
+        if (p->variant) {
+            if (squash_str_eq(v, p->variant)) {
+                best = item;
+                break;
+            }
+
+            continue;
+        }
+
+        /* without a variant asked for, one without a variant wins */
+
+        if (v == NULL) {
+            best = item;
+            break;
+        }
+
+        if (best == NULL) {
+            best = item;
+        }
+    }
+
+    if (best == NULL) {
+        squash_err(err, "no manifest for platform %s/%s%s%s in the index",
+                   p->os, p->arch, p->variant ? "/" : "",
+                   p->variant ? p->variant : "");
+        rc = SQUASH_NOT_FOUND;
+        goto done;
+    }
+
+    rc = squash_blob_parse(best, &b, "manifest", 0, err);
+    if (rc == SQUASH_OK) {
+        d = json_object_get(best, "digest");
+        memcpy(digest, json_string_value(d), SQUASH_DIGEST_LEN + 1);
+    }
+
+done:
+
+    json_decref(root);
+
+    return rc;
+}
+
+
+json_t *
+squash_config_parse(const char *data, size_t len, char *err)
+{
+    json_t  *root;
+
+    root = squash_json_load(data, len, err);
+    if (root == NULL) {
+        return NULL;
+    }
+
+    if (!json_is_object(root)) {
+        squash_err(err, "image config is not a JSON object");
+        json_decref(root);
+        return NULL;
+    }
+
+    return root;
+}
+
+
+long long
+squash_config_created(json_t *config)
+{
+    int          y, mo, d, h, mi, s;
+    struct tm    tm;
+    json_t      *created;
+
+    created = json_object_get(config, "created");
+
+    if (!json_is_string(created)
+        || sscanf(json_string_value(created), "%4d-%2d-%2dT%2d:%2d:%2d",
+                  &y, &mo, &d, &h, &mi, &s) != 6
+        || y < 1970)
+    {
+        return 0;
+    }
+
+    memset(&tm, 0, sizeof(struct tm));
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = s;
+
+    return (long long) timegm(&tm);
+}
+
+
+static void
+squash_set_image_id(json_t *obj, const char *key, const char *v1id)
+{
+    json_t  *c;
+
+    c = json_object_get(obj, key);
+
+    if (json_is_object(c) && json_object_get(c, "Image")) {
+        json_object_set_new(c, "Image", json_string(v1id));
+    }
+}
+
+
+char *
+squash_doc_v1_json(json_t *config, const char *v1id, size_t *len)
+{
+    char    *s;
+    json_t  *v1;
+
+    /* as Quay did: the leaf config with our id, without parent */
+
+    v1 = json_deep_copy(config);
+    if (v1 == NULL) {
+        return NULL;
+    }
+
+    json_object_del(v1, "rootfs");
+    json_object_del(v1, "history");
+    json_object_del(v1, "parent");
+    json_object_set_new(v1, "id", json_string(v1id));
+
+    squash_set_image_id(v1, "config", v1id);
+    squash_set_image_id(v1, "container_config", v1id);
+
+    s = squash_json_dump(v1, len);
+    json_decref(v1);
+
+    return s;
+}
+
+
+char *
+squash_doc_config(json_t *config, const char *diff_id_hex,
+    const char *created_by, size_t *len)
+{
+    char    *s, id[SQUASH_DIGEST_LEN + 1];
+    json_t  *c, *rootfs, *history, *entry, *created;
+
+    c = json_deep_copy(config);
+    if (c == NULL) {
+        return NULL;
+    }
+
+    snprintf(id, sizeof(id), "sha256:%s", diff_id_hex);
+
+    rootfs = json_pack("{s:s, s:[s]}", "type", "layers", "diff_ids", id);
+    entry = json_pack("{s:s, s:s}", "created_by", created_by,
+                      "comment", "squashed by ngx_squash");
+    history = json_array();
+
+    if (rootfs == NULL || entry == NULL || history == NULL) {
+        json_decref(rootfs);
+        json_decref(entry);
+        json_decref(history);
+        json_decref(c);
+        return NULL;
+    }
+
+    created = json_object_get(config, "created");
+    if (json_is_string(created)) {
+        json_object_set(entry, "created", created);
+    }
+
+    json_array_append_new(history, entry);
+    json_object_set_new(c, "rootfs", rootfs);
+    json_object_set_new(c, "history", history);
+
+    s = squash_json_dump(c, len);
+    json_decref(c);
+
+    return s;
+}
+
+
+char *
+squash_doc_repositories(const char *repo, const char *tag, const char *v1id,
+    size_t *len)
+{
+    char    *s;
+    json_t  *v;
+
+    v = json_pack("{s:{s:s}}", repo, tag, v1id);
+    if (v == NULL) {
+        return NULL;
+    }
+
+    s = squash_json_dump(v, len);
+    json_decref(v);
+
+    return s;
+}
+
+
+char *
+squash_doc_manifest(const char *config_path, const char *repo_tag,
+    const char *layer_path, size_t *len)
+{
+    char    *s;
+    json_t  *v;
+
+    v = json_pack("[{s:s, s:[s], s:[s]}]", "Config", config_path,
+                  "RepoTags", repo_tag, "Layers", layer_path);
+    if (v == NULL) {
+        return NULL;
+    }
+
+    s = squash_json_dump(v, len);
+    json_decref(v);
+
+    return s;
+}
+
+
+static json_t *
+squash_json_load(const char *data, size_t len, char *err)
+{
+    json_t        *root;
+    json_error_t   e;
+
+    root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &e);
+
+    if (root == NULL) {
+        squash_err(err, "invalid JSON at line %d column %d: %s", e.line,
+                   e.column, e.text);
+    }
+
+    return root;
+}
+
+
+static char *
+squash_json_dump(json_t *v, size_t *len)
+{
+    char  *s;
+
+    s = json_dumps(v, SQUASH_JSON_FLAGS);
+
+    if (s) {
+        *len = strlen(s);
+    }
+
+    return s;
+}
+
+
+static int
+squash_err(char *err, const char *fmt, ...)
+{
+    va_list  args;
+
+    va_start(args, fmt);
+    vsnprintf(err, SQUASH_ERRLEN, fmt, args);
+    va_end(args);
+
+    return SQUASH_ERROR;
+}

@@ -1,0 +1,105 @@
+
+/*
+ * ngx_squash: image documents.  Parses manifests, indexes and configs
+ * (jansson) and writes the JSON documents of the squashed archive.
+ * Everything written is compact with sorted keys: the same image gives
+ * the same bytes.
+ */
+
+#ifndef _SQUASH_IMAGE_H_INCLUDED_
+#define _SQUASH_IMAGE_H_INCLUDED_
+
+
+#include <jansson.h>
+
+#include "squash_core.h"
+#include "squash_decomp.h"
+
+
+#define SQUASH_DIGEST_LEN       71      /* "sha256:" + 64 hex */
+#define SQUASH_NOT_FOUND        -4
+#define SQUASH_UNSUPPORTED      -5
+
+
+#define SQUASH_MT_OCI_MANIFEST                                                \
+    "application/vnd.oci.image.manifest.v1+json"
+#define SQUASH_MT_OCI_INDEX                                                   \
+    "application/vnd.oci.image.index.v1+json"
+#define SQUASH_MT_DOCKER_MANIFEST                                             \
+    "application/vnd.docker.distribution.manifest.v2+json"
+#define SQUASH_MT_DOCKER_LIST                                                 \
+    "application/vnd.docker.distribution.manifest.list.v2+json"
+
+#define SQUASH_MANIFEST_ACCEPT                                                \
+    SQUASH_MT_OCI_MANIFEST ", " SQUASH_MT_OCI_INDEX ", "                      \
+    SQUASH_MT_DOCKER_MANIFEST ", " SQUASH_MT_DOCKER_LIST
+
+
+typedef enum {
+    SQUASH_DOC_IMAGE = 1,
+    SQUASH_DOC_INDEX
+} squash_doc_e;
+
+
+typedef struct {
+    char            digest[SQUASH_DIGEST_LEN + 1];
+    int64_t         size;
+    squash_comp_e   comp;
+} squash_blob_t;
+
+
+typedef struct {
+    squash_doc_e    kind;
+    squash_blob_t   config;
+    squash_blob_t  *layers;
+    size_t          nlayers;
+} squash_manifest_t;
+
+
+typedef struct {
+    const char     *os;
+    const char     *arch;
+    const char     *variant;    /* NULL: any */
+} squash_platform_t;
+
+
+int squash_digest_valid(const char *s, size_t len);
+
+/* repository name: lower-case components, at most 255 bytes */
+int squash_name_valid(const char *s, size_t len);
+
+/* SQUASH_REF_TAG, SQUASH_REF_DIGEST, or 0 when invalid */
+#define SQUASH_REF_TAG      1
+#define SQUASH_REF_DIGEST   2
+int squash_reference_kind(const char *s, size_t len);
+
+/* "os/arch[/variant]"; s is cut in place */
+int squash_platform_parse(char *s, squash_platform_t *p);
+
+/*
+ * Parses a manifest or an index.  SQUASH_OK, SQUASH_UNSUPPORTED (schema1
+ * and other kinds, err says which) or SQUASH_ERROR.
+ */
+int squash_manifest_parse(const char *data, size_t len,
+    squash_manifest_t *m, size_t max_layers, char *err);
+void squash_manifest_free(squash_manifest_t *m);
+
+/* SQUASH_OK with digest set, SQUASH_NOT_FOUND, or SQUASH_ERROR */
+int squash_index_select(const char *data, size_t len,
+    const squash_platform_t *p, char *digest, char *err);
+
+/* the config, checked to be a JSON object */
+json_t *squash_config_parse(const char *data, size_t len, char *err);
+long long squash_config_created(json_t *config);
+
+/* documents of the archive; malloc()ed, NUL-terminated, length in *len */
+char *squash_doc_v1_json(json_t *config, const char *v1id, size_t *len);
+char *squash_doc_config(json_t *config, const char *diff_id_hex,
+    const char *created_by, size_t *len);
+char *squash_doc_repositories(const char *repo, const char *tag,
+    const char *v1id, size_t *len);
+char *squash_doc_manifest(const char *config_path, const char *repo_tag,
+    const char *layer_path, size_t *len);
+
+
+#endif /* _SQUASH_IMAGE_H_INCLUDED_ */

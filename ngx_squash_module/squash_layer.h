@@ -1,0 +1,56 @@
+
+/*
+ * ngx_squash: the per-layer transformer.  A compressed layer blob goes
+ * in, in pieces of any size; the entries the merger keeps come out,
+ * byte for byte as the layer holds them, without the layer's end blocks.
+ * Input and output pointers advance as in z_stream; memory is the
+ * scratch buffer plus the header records of one entry.
+ */
+
+#ifndef _SQUASH_LAYER_H_INCLUDED_
+#define _SQUASH_LAYER_H_INCLUDED_
+
+
+#include "squash_core.h"
+#include "squash_decomp.h"
+#include "squash_tar_reader.h"
+#include "squash_merger.h"
+
+
+typedef struct {
+    squash_decomp_t        decomp;
+    squash_tar_reader_t    reader;
+    squash_merger_t       *merger;
+
+    unsigned char         *scratch;
+    size_t                 scratch_size;
+    unsigned char         *sp;
+    unsigned char         *sl;
+
+    const unsigned char   *pend;
+    size_t                 pend_len;
+
+    uint64_t               out_total;
+
+    unsigned               emitting:1;
+    unsigned               done:1;
+
+    char                   err[SQUASH_ERRLEN];
+} squash_layer_t;
+
+
+int squash_layer_init(squash_layer_t *l, squash_comp_e kind,
+    squash_merger_t *merger, size_t scratch_size, size_t meta_limit);
+void squash_layer_free(squash_layer_t *l);
+
+/*
+ * Returns SQUASH_OK when more input or output space is needed,
+ * SQUASH_DONE once the blob ended (last set, all input used) and all
+ * output was written, SQUASH_ERROR with l->err set.
+ */
+int squash_layer_run(squash_layer_t *l, const unsigned char **in,
+    const unsigned char *in_end, int last, unsigned char **out,
+    const unsigned char *out_end);
+
+
+#endif /* _SQUASH_LAYER_H_INCLUDED_ */
