@@ -374,3 +374,30 @@ ngx_http_squash_blob_out(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
     return NGX_OK;
 }
+
+
+/*
+ * Ends a blob whose body ended without a last buffer: fine only when the
+ * layer may end there and has nothing more to write.
+ */
+
+ngx_int_t
+ngx_http_squash_blob_finish(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    int            rc;
+    u_char         room[1] = { 0 }, *out;
+    const u_char  *in;
+
+    in = room;
+    out = room;
+
+    rc = squash_layer_run(&ctx->lx, &in, in, 1, &out, room);
+
+    if (rc != SQUASH_DONE || out != room) {
+        return NGX_ERROR;
+    }
+
+    ctx->blob_done = 1;
+
+    return NGX_OK;
+}

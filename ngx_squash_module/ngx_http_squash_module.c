@@ -588,8 +588,22 @@ ngx_http_squash_sr_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
         return NGX_ERROR;
     }
 
+    blob = &ctx->manifest.layers[ctx->manifest.nlayers - 1 - ctx->layer];
+
+    if (rc == NGX_OK && !ctx->blob_done && ctx->in == NULL
+        && ctx->sr_status == NGX_HTTP_OK)
+    {
+        /*
+         * the static module sends an empty file in a subrequest without
+         * any body buffer, so the end of it never reached the filter
+         */
+
+        if (ngx_http_squash_blob_finish(sr, ctx) == NGX_OK) {
+            return rc;
+        }
+    }
+
     if (rc != NGX_OK || !ctx->blob_done) {
-        blob = &ctx->manifest.layers[ctx->manifest.nlayers - 1 - ctx->layer];
 
         ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
                       "squash: layer %s: fetch failed (rc %i, status %ui, "

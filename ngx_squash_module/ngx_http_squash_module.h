@@ -126,6 +126,8 @@ extern ngx_module_t  ngx_http_squash_module;
 
 
 ngx_int_t ngx_http_squash_body_filter_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_squash_blob_finish(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
 ngx_int_t ngx_http_squash_layer_bytes(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx, u_char *p, size_t n);
 
