@@ -22,14 +22,29 @@
 static const unsigned char  squash_zero_block[SQUASH_TAR_BLOCK * 2];
 
 
+typedef struct {
+    squash_bytes_t  *out;
+    int              header_done;
+} squash_archive_sink_t;
+
+
 static la_ssize_t
 squash_archive_write_cb(struct archive *ar, void *data, const void *buf,
     size_t len)
 {
+    squash_archive_sink_t  *sink = data;
+
     (void) ar;
 
-    if (squash_bytes_append(data, buf, len, SQUASH_BYTES_LIMIT)
-        != SQUASH_OK)
+    /*
+     * after the header, refuse: libarchive then skips padding the
+     * (unwritten) data and the end blocks, and still frees everything
+     * on close
+     */
+
+    if (sink->header_done
+        || squash_bytes_append(sink->out, buf, len, SQUASH_BYTES_LIMIT)
+           != SQUASH_OK)
     {
         return -1;
     }
@@ -42,10 +57,14 @@ int
 squash_archive_entry(squash_bytes_t *out, const char *name, int type,
     const void *data, uint64_t size, long long mtime, char *err)
 {
-    int                    rc;
-    size_t                 pad;
-    struct archive        *ar;
-    struct archive_entry  *e;
+    int                     rc;
+    size_t                  pad;
+    struct archive         *ar;
+    struct archive_entry   *e;
+    squash_archive_sink_t   sink;
+
+    sink.out = out;
+    sink.header_done = 0;
 
     ar = archive_write_new();
     e = archive_entry_new();
@@ -81,7 +100,7 @@ squash_archive_entry(squash_bytes_t *out, const char *name, int type,
 
     if (archive_write_set_format_pax_restricted(ar) != ARCHIVE_OK
         || archive_write_set_bytes_per_block(ar, 0) != ARCHIVE_OK
-        || archive_write_open(ar, out, NULL, squash_archive_write_cb, NULL)
+        || archive_write_open(ar, &sink, NULL, squash_archive_write_cb, NULL)
            != ARCHIVE_OK
         || archive_write_header(ar, e) != ARCHIVE_OK)
     {
@@ -89,6 +108,8 @@ squash_archive_entry(squash_bytes_t *out, const char *name, int type,
                  archive_error_string(ar));
         goto done;
     }
+
+    sink.header_done = 1;
 
     if (data) {
         pad = (SQUASH_TAR_BLOCK - size % SQUASH_TAR_BLOCK) % SQUASH_TAR_BLOCK;
@@ -109,8 +130,6 @@ squash_archive_entry(squash_bytes_t *out, const char *name, int type,
 done:
 
     if (ar) {
-        /* no end blocks: the entry is all we want */
-        archive_write_fail(ar);
         archive_write_free(ar);
     }
 

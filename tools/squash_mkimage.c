@@ -4,8 +4,10 @@
  *
  *   squash-mkimage SPEC OUTDIR
  *
- * For every image in SPEC it writes an OCI image layout (OUTDIR/oci, tag
- * as the ref name, for skopeo and umoci) and the same blobs laid out like
+ * For every image in SPEC it writes an OCI image layout (OUTDIR/oci, with
+ * "<name, / as ->-<tag>" as the ref name, for skopeo and umoci) and prints
+ * "NAME:TAG DIGEST REF"; OUTDIR/dir/REF is a skopeo "dir:" copy of the
+ * image (any manifest type); the same blobs are also laid out like
  * the registry API (OUTDIR/registry/v2/<name>/{manifests,blobs}/...), so
  * that nginx can serve them as static files.
  *
@@ -348,9 +350,51 @@ link_blob(const char *regdir, const char *digest)
 
 
 static void
+dir_link(const char *dir, const char *name, const char *digest)
+{
+    char  src[4096], dst[4096];
+
+    snprintf(src, sizeof(src), "%s/oci/blobs/sha256/%s", outdir, digest + 7);
+    snprintf(dst, sizeof(dst), "%s/%s", dir, name ? name : digest + 7);
+
+    unlink(dst);
+    if (link(src, dst) != 0) {
+        die("link %s: %s", dst, strerror(errno));
+    }
+}
+
+
+static void
+write_dir_image(const char *dir, json_t *md, json_t *cd, json_t *layers)
+{
+    char     path[4096];
+    FILE    *f;
+    size_t   i;
+    json_t  *l;
+
+    dir_link(dir, "manifest.json",
+             json_string_value(json_object_get(md, "digest")));
+    dir_link(dir, NULL, json_string_value(json_object_get(cd, "digest")));
+
+    json_array_foreach(layers, i, l) {
+        dir_link(dir, NULL, json_string_value(json_object_get(l, "digest")));
+    }
+
+    snprintf(path, sizeof(path), "%s/version", dir);
+    f = fopen(path, "w");
+    if (f == NULL) {
+        die("write %s", path);
+    }
+
+    fputs("Directory Transport Version: 1.1\n", f);
+    fclose(f);
+}
+
+
+static void
 image_end(image_t *im)
 {
-    char        regdir[2048], path[4096];
+    char        regdir[2048], path[4096], ref[512], *p;
     size_t      i;
     json_t     *config, *cd, *manifest, *md, *l, *d;
     const char *mt;
@@ -379,9 +423,18 @@ image_end(image_t *im)
                          "mediaType", mt, "config", cd, "layers", im->layers);
     md = write_doc(manifest, mt);
 
+    /* one layout holds many images: "<name with - for />-<tag>" */
+
+    snprintf(ref, sizeof(ref), "%s-%s", im->name, im->tag);
+    for (p = ref; *p; p++) {
+        if (*p == '/') {
+            *p = '-';
+        }
+    }
+
     json_object_set_new(md, "annotations",
                         json_pack("{s:s}", "org.opencontainers.image.ref.name",
-                                  im->tag));
+                                  ref));
     json_array_append(json_object_get(oci_index, "manifests"), md);
 
     /* the registry API layout */
@@ -420,7 +473,13 @@ image_end(image_t *im)
         }
     }
 
-    printf("%s:%s %s\n", im->name, im->tag, json_string_value(d));
+    /* and a skopeo "dir:" copy, which takes any manifest type */
+
+    snprintf(regdir, sizeof(regdir), "%s/dir/%s", outdir, ref);
+    mkdirs(regdir);
+    write_dir_image(regdir, md, cd, im->layers);
+
+    printf("%s:%s %s %s\n", im->name, im->tag, json_string_value(d), ref);
 
     json_decref(config);
     json_decref(cd);

@@ -7,8 +7,8 @@ package SquashTest;
 #       complete: the whole archive read, layer.tar's sha256 is the
 #       config's diff_id, and the body is as long as Content-Length said;
 #       incomplete: the client could tell it was cut short.
-#   --- squash_list     the outer entries ("<id>" and "<config>" stand for
-#                       the 64-hex names)
+#   --- squash_list     the outer entries, type and path ("<id>" and
+#                       "<config>" stand for the 64-hex names)
 #   --- squash_layer    the merged layer's entries, sorted by path
 #   --- squash_file: PATH   with --- squash_file_like: REGEX
 #   --- squash_same_as_umoci: FIXTURE NAME:TAG
@@ -96,6 +96,7 @@ sub check {
         my $list = tool('list', "$file");
         $list =~ s/\b[0-9a-f]{64}(?=\/)/<id>/g;
         $list =~ s{blobs/sha256/[0-9a-f]{64}}{blobs/sha256/<config>}g;
+        $list =~ s/^(\S) \d+ /$1 /mg;
         Test::More::is($list, $block->squash_list, "$name - archive entries");
     }
 
@@ -149,13 +150,14 @@ sub extract_layer {
 sub same_as_umoci {
     my ($name, $file, $what) = @_;
     my ($fixture, $ref) = split ' ', $what;
-    my ($image, $tag) = split /:/, $ref;
-
-    (my $slug = "$image-$tag") =~ s{/}{_}g;
-    my $bundle = "$Fixtures/$fixture/umoci/$slug";
+    (my $ociref = $ref) =~ s{[/:]}{-}g;
+    my $bundle = "$Fixtures/$fixture/umoci/$ociref";
 
     if (!-d "$bundle/rootfs") {
-        my $out = `umoci unpack --image '$Fixtures/$fixture/oci:$tag' '$bundle' 2>&1`;
+        # umoci takes OCI manifests only: skopeo converts Docker ones
+        my $oci = "$Fixtures/$fixture/umoci-oci";
+        my $out = `skopeo copy --quiet 'dir:$Fixtures/$fixture/dir/$ociref' 'oci:$oci:$ociref' 2>&1`
+            . `umoci unpack --image '$oci:$ociref' '$bundle' 2>&1`;
         if ($? != 0) {
             Test::More::fail("$name - umoci unpack $ref");
             Test::More::diag($out);

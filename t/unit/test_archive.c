@@ -1,0 +1,94 @@
+
+/*
+ * The outer archive: a trailer whose length does not depend on the
+ * layer digest, headers for huge sizes, entries libarchive reads back.
+ */
+
+#define _GNU_SOURCE
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "unit.h"
+#include "squash_archive.h"
+
+
+static void
+test_trailer_length(void **state)
+{
+    char              err[SQUASH_ERRLEN];
+    size_t            len;
+    squash_archive_t  a;
+
+    (void) state;
+
+    memset(&a, 0, sizeof(a));
+    a.v1id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    a.repo = "localhost/team/app";
+    a.tag = "v1.squash";
+    a.created_by = "test";
+    a.config = squash_config_parse("{\"os\":\"linux\"}", 14, err);
+    assert_non_null(a.config);
+    a.layer_size = 10240;
+
+    assert_int_equal(squash_archive_start(&a), SQUASH_OK);
+    len = a.trailer.len;
+    assert_int_equal(a.total, a.prefix.len + 10240 + len);
+
+    assert_int_equal(squash_archive_finish(&a, "ffffffffffffffffffffffffffff"
+                                               "ffffffffffffffffffffffffffffff"
+                                               "ffffff"), SQUASH_OK);
+    assert_int_equal(a.trailer.len, len);
+    assert_non_null(memmem(a.trailer.data, a.trailer.len, "sha256:ffff", 11));
+
+    /* the trailer ends in two zero blocks */
+    assert_int_equal(a.trailer.data[len - 1], 0);
+    assert_int_equal(a.trailer.data[len - 1024], 0);
+
+    squash_archive_free(&a);
+    json_decref(a.config);
+}
+
+
+static void
+test_huge_entry(void **state)
+{
+    char                   err[SQUASH_ERRLEN];
+    squash_bytes_t         out = { 0 };
+    struct archive        *ar;
+    struct archive_entry  *e;
+
+    (void) state;
+
+    /* 10 GiB does not fit 11 octal digits: a pax size record */
+    assert_int_equal(squash_archive_entry(&out, "x/layer.tar", '0', NULL,
+                                          10ULL << 30, 0, err), SQUASH_OK);
+    assert_true(out.len > 512);
+    assert_int_equal(out.len % 512, 0);
+
+    ar = archive_read_new();
+    archive_read_support_format_tar(ar);
+    assert_int_equal(archive_read_open_memory(ar, out.data, out.len),
+                     ARCHIVE_OK);
+    assert_int_equal(archive_read_next_header(ar, &e), ARCHIVE_OK);
+    assert_string_equal(archive_entry_pathname(e), "x/layer.tar");
+    assert_int_equal(archive_entry_size(e), 10LL << 30);
+    archive_read_free(ar);
+
+    squash_bytes_free(&out);
+}
+
+
+int
+unit_archive(void)
+{
+    const struct CMUnitTest  tests[] = {
+        cmocka_unit_test(test_trailer_length),
+        cmocka_unit_test(test_huge_entry),
+    };
+
+    return cmocka_run_group_tests_name("archive", tests, NULL, NULL);
+}

@@ -1,0 +1,179 @@
+
+/*
+ * Decompression: multi-member gzip, truncation, zstd, garbage.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "unit.h"
+#include "squash_decomp.h"
+
+
+/* decompresses in pieces of `step` bytes; returns the finish result */
+
+static int
+run(squash_comp_e kind, const squash_bytes_t *in, size_t step,
+    squash_bytes_t *out)
+{
+    unsigned char          buf[7];
+    unsigned char         *o;
+    const unsigned char   *p, *last, *end;
+    squash_decomp_t        d;
+    int                    rc;
+
+    assert_int_equal(squash_decomp_init(&d, kind), SQUASH_OK);
+
+    p = in->data;
+    end = in->data + in->len;
+
+    while (p < end) {
+        last = p + ((size_t) (end - p) < step ? (size_t) (end - p) : step);
+
+        while (p < last) {
+            o = buf;
+            if (squash_decomp_run(&d, &p, last, &o, buf + sizeof(buf))
+                != SQUASH_OK)
+            {
+                squash_decomp_free(&d);
+                return SQUASH_ERROR;
+            }
+            squash_bytes_append(out, buf, o - buf, 1 << 30);
+        }
+    }
+
+    /* drain what is still inside */
+    for ( ;; ) {
+        o = buf;
+        squash_decomp_run(&d, &p, p, &o, buf + sizeof(buf));
+        if (o == buf) {
+            break;
+        }
+        squash_bytes_append(out, buf, o - buf, 1 << 30);
+    }
+
+    rc = squash_decomp_finish(&d);
+    squash_decomp_free(&d);
+
+    return rc;
+}
+
+
+static void
+test_gzip_members(void **state)
+{
+    squash_bytes_t  a, b, out = { 0 };
+    size_t          step;
+
+    (void) state;
+
+    a = unit_gzip("hello, ", 7);
+    b = unit_gzip("world", 5);
+    squash_bytes_append(&a, b.data, b.len, 1 << 20);
+
+    for (step = 1; step < 40; step += 13) {
+        out.len = 0;
+        assert_int_equal(run(SQUASH_COMP_GZIP, &a, step, &out), SQUASH_OK);
+        assert_int_equal(out.len, 12);
+        assert_memory_equal(out.data, "hello, world", 12);
+    }
+
+    squash_bytes_free(&a);
+    squash_bytes_free(&b);
+    squash_bytes_free(&out);
+}
+
+
+static void
+test_gzip_truncated(void **state)
+{
+    squash_bytes_t  a, out = { 0 };
+
+    (void) state;
+
+    a = unit_gzip("hello, world", 12);
+    a.len -= 3;     /* inside the trailer */
+
+    assert_int_equal(run(SQUASH_COMP_GZIP, &a, 5, &out), SQUASH_ERROR);
+
+    squash_bytes_free(&a);
+    squash_bytes_free(&out);
+}
+
+
+static void
+test_gzip_garbage(void **state)
+{
+    squash_bytes_t  a, out = { 0 };
+
+    (void) state;
+
+    a = unit_gzip("x", 1);
+    squash_bytes_append(&a, "junk", 4, 1 << 20);
+    assert_int_equal(run(SQUASH_COMP_GZIP, &a, 100, &out), SQUASH_ERROR);
+
+    a.len = 0;
+    squash_bytes_append(&a, "not valid data", 14, 1 << 20);
+    assert_int_equal(run(SQUASH_COMP_GZIP, &a, 100, &out), SQUASH_ERROR);
+
+    squash_bytes_free(&a);
+    squash_bytes_free(&out);
+}
+
+
+static void
+test_empty(void **state)
+{
+    squash_bytes_t  a = { 0 }, out = { 0 };
+
+    (void) state;
+
+    assert_int_equal(run(SQUASH_COMP_GZIP, &a, 1, &out), SQUASH_OK);
+    assert_int_equal(run(SQUASH_COMP_ZSTD, &a, 1, &out), SQUASH_OK);
+    assert_int_equal(out.len, 0);
+}
+
+
+static void
+test_zstd(void **state)
+{
+    char            src[1000];
+    size_t          n;
+    squash_bytes_t  z = { 0 }, out = { 0 };
+
+    (void) state;
+
+    memset(src, 'q', sizeof(src));
+    z.cap = ZSTD_compressBound(sizeof(src)) + 1;
+    z.data = malloc(z.cap);
+    n = ZSTD_compress(z.data, z.cap, src, sizeof(src), 3);
+    assert_false(ZSTD_isError(n));
+    z.len = n;
+
+    assert_int_equal(run(SQUASH_COMP_ZSTD, &z, 3, &out), SQUASH_OK);
+    assert_int_equal(out.len, sizeof(src));
+    assert_memory_equal(out.data, src, sizeof(src));
+
+    out.len = 0;
+    z.len = n - 2;
+    assert_int_equal(run(SQUASH_COMP_ZSTD, &z, 3, &out), SQUASH_ERROR);
+
+    squash_bytes_free(&z);
+    squash_bytes_free(&out);
+}
+
+
+int
+unit_decomp(void)
+{
+    const struct CMUnitTest  tests[] = {
+        cmocka_unit_test(test_gzip_members),
+        cmocka_unit_test(test_gzip_truncated),
+        cmocka_unit_test(test_gzip_garbage),
+        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_zstd),
+    };
+
+    return cmocka_run_group_tests_name("decomp", tests, NULL, NULL);
+}

@@ -1,0 +1,221 @@
+
+/*
+ * Names, references, platforms, manifests, indexes and the documents of
+ * the archive.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "unit.h"
+#include "squash_image.h"
+
+
+#define DIGEST_A  "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define DIGEST_B  "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define DIGEST_C  "sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+
+
+static void
+test_names(void **state)
+{
+    static const char  *good[] = { "a", "team/app", "a.b-c_d/e0", NULL };
+    static const char  *bad[] = { "", "A", "a//b", "a/", "/a", "a--b",
+                                  "a/../b", "a b", "-a", NULL };
+    const char        **p;
+
+    (void) state;
+
+    for (p = good; *p; p++) {
+        assert_true(squash_name_valid(*p, strlen(*p)));
+    }
+
+    for (p = bad; *p; p++) {
+        assert_false(squash_name_valid(*p, strlen(*p)));
+    }
+}
+
+
+static void
+test_references(void **state)
+{
+    char  tag[130];
+
+    (void) state;
+
+    assert_int_equal(squash_reference_kind("latest", 6), SQUASH_REF_TAG);
+    assert_int_equal(squash_reference_kind("v1.2-rc_3", 9), SQUASH_REF_TAG);
+    assert_int_equal(squash_reference_kind(DIGEST_A, strlen(DIGEST_A)),
+                     SQUASH_REF_DIGEST);
+    assert_int_equal(squash_reference_kind(".hidden", 7), 0);
+    assert_int_equal(squash_reference_kind("a/b", 3), 0);
+    assert_int_equal(squash_reference_kind("sha256:AB", 9), 0);
+
+    memset(tag, 'x', sizeof(tag));
+    assert_int_equal(squash_reference_kind(tag, 128), SQUASH_REF_TAG);
+    assert_int_equal(squash_reference_kind(tag, 129), 0);
+}
+
+
+static void
+test_platforms(void **state)
+{
+    char               s1[] = "linux/arm64/v8", s2[] = "linux",
+                       s3[] = "linux/amd64/", s4[] = "Linux/amd64";
+    squash_platform_t  p;
+
+    (void) state;
+
+    assert_int_equal(squash_platform_parse(s1, &p), SQUASH_OK);
+    assert_string_equal(p.os, "linux");
+    assert_string_equal(p.arch, "arm64");
+    assert_string_equal(p.variant, "v8");
+    assert_int_equal(squash_platform_parse(s2, &p), SQUASH_ERROR);
+    assert_int_equal(squash_platform_parse(s3, &p), SQUASH_ERROR);
+    assert_int_equal(squash_platform_parse(s4, &p), SQUASH_ERROR);
+}
+
+
+static void
+test_manifests(void **state)
+{
+    char               err[SQUASH_ERRLEN];
+    const char        *m;
+    squash_manifest_t  man;
+
+    (void) state;
+
+    m = "{\"schemaVersion\":2,\"mediaType\":\"" SQUASH_MT_DOCKER_MANIFEST "\","
+        "\"config\":{\"digest\":\"" DIGEST_A "\",\"size\":10},"
+        "\"layers\":[{\"mediaType\":"
+        "\"application/vnd.docker.image.rootfs.diff.tar.gzip\","
+        "\"digest\":\"" DIGEST_B "\",\"size\":20},"
+        "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\","
+        "\"digest\":\"" DIGEST_C "\",\"size\":30}]}";
+
+    assert_int_equal(squash_manifest_parse(m, strlen(m), &man, 10, err),
+                     SQUASH_OK);
+    assert_int_equal(man.kind, SQUASH_DOC_IMAGE);
+    assert_int_equal(man.nlayers, 2);
+    assert_int_equal(man.layers[0].comp, SQUASH_COMP_GZIP);
+    assert_int_equal(man.layers[1].comp, SQUASH_COMP_NONE);
+    assert_int_equal(man.layers[1].size, 30);
+    squash_manifest_free(&man);
+
+    /* the layer limit */
+    assert_int_equal(squash_manifest_parse(m, strlen(m), &man, 1, err),
+                     SQUASH_UNSUPPORTED);
+
+    m = "{\"schemaVersion\":1,\"fsLayers\":[]}";
+    assert_int_equal(squash_manifest_parse(m, strlen(m), &man, 10, err),
+                     SQUASH_UNSUPPORTED);
+    assert_non_null(strstr(err, "schema1"));
+
+    m = "{\"schemaVersion\":2,\"config\":{\"digest\":\"sha256:zz\","
+        "\"size\":1},\"layers\":[]}";
+    assert_int_equal(squash_manifest_parse(m, strlen(m), &man, 10, err),
+                     SQUASH_ERROR);
+
+    m = "{\"schemaVersion\":2,";
+    assert_int_equal(squash_manifest_parse(m, strlen(m), &man, 10, err),
+                     SQUASH_ERROR);
+    assert_non_null(strstr(err, "invalid JSON"));
+}
+
+
+static void
+test_index(void **state)
+{
+    char               err[SQUASH_ERRLEN], digest[SQUASH_DIGEST_LEN + 1];
+    const char        *ix;
+    squash_platform_t  p = { "linux", "arm64", NULL };
+    squash_manifest_t  man;
+
+    (void) state;
+
+    ix = "{\"schemaVersion\":2,\"mediaType\":\"" SQUASH_MT_OCI_INDEX "\","
+         "\"manifests\":["
+         "{\"digest\":\"" DIGEST_A "\",\"size\":1,\"platform\":"
+         "{\"os\":\"linux\",\"architecture\":\"arm64\",\"variant\":\"v8\"}},"
+         "{\"digest\":\"" DIGEST_B "\",\"size\":1,\"platform\":"
+         "{\"os\":\"linux\",\"architecture\":\"arm64\"}},"
+         "{\"digest\":\"" DIGEST_C "\",\"size\":1,\"platform\":"
+         "{\"os\":\"linux\",\"architecture\":\"amd64\"}}]}";
+
+    assert_int_equal(squash_manifest_parse(ix, strlen(ix), &man, 10, err),
+                     SQUASH_OK);
+    assert_int_equal(man.kind, SQUASH_DOC_INDEX);
+
+    /* without a variant asked for, the entry without one wins */
+    assert_int_equal(squash_index_select(ix, strlen(ix), &p, digest, err),
+                     SQUASH_OK);
+    assert_string_equal(digest, DIGEST_B);
+
+    p.variant = "v8";
+    assert_int_equal(squash_index_select(ix, strlen(ix), &p, digest, err),
+                     SQUASH_OK);
+    assert_string_equal(digest, DIGEST_A);
+
+    p.arch = "s390x";
+    p.variant = NULL;
+    assert_int_equal(squash_index_select(ix, strlen(ix), &p, digest, err),
+                     SQUASH_NOT_FOUND);
+    assert_non_null(strstr(err, "linux/s390x"));
+}
+
+
+static void
+test_documents(void **state)
+{
+    char        err[SQUASH_ERRLEN], *v1, *cfg, *again;
+    size_t      len, len2;
+    json_t     *c;
+    const char *src = "{\"architecture\":\"amd64\",\"os\":\"linux\","
+                      "\"parent\":\"x\",\"config\":{\"Image\":\"old\","
+                      "\"foo\":\"bar\"},\"rootfs\":{\"diff_ids\":[]},"
+                      "\"history\":[{},{}]}";
+
+    (void) state;
+
+    c = squash_config_parse(src, strlen(src), err);
+    assert_non_null(c);
+
+    v1 = squash_doc_v1_json(c, "1234", &len);
+    assert_non_null(strstr(v1, "\"id\":\"1234\""));
+    assert_non_null(strstr(v1, "\"Image\":\"1234\""));
+    assert_non_null(strstr(v1, "\"foo\":\"bar\""));
+    assert_null(strstr(v1, "parent"));
+    assert_null(strstr(v1, "rootfs"));
+
+    cfg = squash_doc_config(c, "ab", "squashed", &len);
+    assert_non_null(strstr(cfg, "\"diff_ids\":[\"sha256:ab\"]"));
+    assert_non_null(strstr(cfg, "\"history\":[{\"comment\":"));
+
+    /* the same input, the same bytes */
+    again = squash_doc_config(c, "ab", "squashed", &len2);
+    assert_int_equal(len, len2);
+    assert_memory_equal(cfg, again, len);
+
+    free(v1);
+    free(cfg);
+    free(again);
+    json_decref(c);
+
+    assert_null(squash_config_parse("[1]", 3, err));
+}
+
+
+int
+unit_image(void)
+{
+    const struct CMUnitTest  tests[] = {
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_references),
+        cmocka_unit_test(test_platforms),
+        cmocka_unit_test(test_manifests),
+        cmocka_unit_test(test_index),
+        cmocka_unit_test(test_documents),
+    };
+
+    return cmocka_run_group_tests_name("image", tests, NULL, NULL);
+}

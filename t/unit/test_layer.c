@@ -1,0 +1,134 @@
+
+/*
+ * The layer transformer: output independent of buffer sizes, entries
+ * verbatim, end blocks dropped, truncation refused.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "unit.h"
+#include "squash_layer.h"
+
+
+static int
+transform(const squash_bytes_t *blob, squash_comp_e kind, size_t in_step,
+    size_t out_room, squash_bytes_t *out, char *err)
+{
+    int                    rc;
+    unsigned char         *room, *o;
+    const unsigned char   *p, *last, *end;
+    squash_layer_t         l;
+    squash_merger_t       *m;
+
+    m = squash_merger_create(1 << 24, NULL, NULL);
+    assert_int_equal(squash_layer_init(&l, kind, m, 4096, 1 << 20),
+                     SQUASH_OK);
+
+    room = malloc(out_room);
+    p = blob->data;
+    end = blob->data + blob->len;
+    rc = SQUASH_OK;
+
+    for ( ;; ) {
+        last = p + ((size_t) (end - p) < in_step ? (size_t) (end - p)
+                                                 : in_step);
+        o = room;
+        rc = squash_layer_run(&l, &p, last, last == end, &o, room + out_room);
+        squash_bytes_append(out, room, o - room, 1 << 30);
+
+        if (rc != SQUASH_OK) {
+            break;
+        }
+    }
+
+    if (rc == SQUASH_ERROR) {
+        strcpy(err, l.err);
+    }
+
+    free(room);
+    squash_layer_free(&l);
+    squash_merger_destroy(m);
+
+    return rc;
+}
+
+
+static const unit_entry_t  entries[] = {
+    { "a/", '5', NULL },
+    { "a/file", '0', "some content that spans nothing in particular" },
+    { "a/.wh.gone", '0', NULL },
+    { "a/link", '2', "file" },
+    { NULL, 0, NULL }
+};
+
+
+static void
+test_sizes_agree(void **state)
+{
+    char            err[SQUASH_ERRLEN];
+    size_t          in_steps[] = { 1, 100, 100000 }, rooms[] = { 1, 513, 65536 };
+    size_t          i, j;
+    squash_bytes_t  tar, gz, ref = { 0 }, out = { 0 };
+
+    (void) state;
+
+    tar = unit_tar(entries, 0);
+    gz = unit_gzip(tar.data, tar.len);
+
+    assert_int_equal(transform(&tar, SQUASH_COMP_NONE, 100000, 65536, &ref,
+                               err), SQUASH_DONE);
+
+    /* 4 headers + one data block, no whiteout, no end blocks */
+    assert_int_equal(ref.len, 4 * 512);
+
+    for (i = 0; i < 3; i++) {
+        for (j = 0; j < 3; j++) {
+            out.len = 0;
+            assert_int_equal(transform(&gz, SQUASH_COMP_GZIP, in_steps[i],
+                                       rooms[j], &out, err), SQUASH_DONE);
+            assert_int_equal(out.len, ref.len);
+            assert_memory_equal(out.data, ref.data, ref.len);
+        }
+    }
+
+    /* the emitted bytes are the layer's own */
+    assert_memory_equal(ref.data, tar.data, 512 * 3);
+
+    squash_bytes_free(&tar);
+    squash_bytes_free(&gz);
+    squash_bytes_free(&ref);
+    squash_bytes_free(&out);
+}
+
+
+static void
+test_truncated(void **state)
+{
+    char            err[SQUASH_ERRLEN];
+    squash_bytes_t  tar, out = { 0 };
+
+    (void) state;
+
+    tar = unit_tar(entries, 0);
+    tar.len = 512 + 100;
+
+    assert_int_equal(transform(&tar, SQUASH_COMP_NONE, 64, 64, &out, err),
+                     SQUASH_ERROR);
+    assert_non_null(strstr(err, "truncated"));
+
+    squash_bytes_free(&tar);
+    squash_bytes_free(&out);
+}
+
+
+int
+unit_layer(void)
+{
+    const struct CMUnitTest  tests[] = {
+        cmocka_unit_test(test_sizes_agree),
+        cmocka_unit_test(test_truncated),
+    };
+
+    return cmocka_run_group_tests_name("layer", tests, NULL, NULL);
+}

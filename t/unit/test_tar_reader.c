@@ -1,0 +1,209 @@
+
+/*
+ * The incremental tar reader: the same events whatever the input split.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unit.h"
+#include "squash_tar_reader.h"
+
+
+/* reads the whole tar in pieces of `step` bytes into a text log */
+
+static char *
+read_log(const squash_bytes_t *tar, size_t step, int *ended)
+{
+    char                  *log;
+    size_t                 len, n;
+    FILE                  *f;
+    const unsigned char   *p, *last, *end;
+    squash_tar_reader_t    r;
+    squash_tar_event_t     ev;
+    uint64_t               data;
+
+    f = open_memstream(&log, &len);
+    squash_tar_reader_init(&r, 1 << 20);
+
+    p = tar->data;
+    end = tar->data + tar->len;
+    data = 0;
+    *ended = 0;
+
+    while (p < end) {
+        n = (size_t) (end - p) < step ? (size_t) (end - p) : step;
+        last = p + n;
+
+        while (p < last) {
+            assert_int_equal(squash_tar_read(&r, &p, last, &ev), SQUASH_OK);
+
+            switch (ev.type) {
+            case SQUASH_TAR_EV_HEADER:
+                if (data) {
+                    fprintf(f, " data=%llu\n", (unsigned long long) data);
+                    data = 0;
+                }
+                fprintf(f, "%c %s size=%llu link=%s raw=%zu", r.entry.type,
+                        r.entry.path, (unsigned long long) r.entry.size,
+                        r.entry.linkpath, ev.len);
+                break;
+            case SQUASH_TAR_EV_DATA:
+                data += ev.len;
+                break;
+            case SQUASH_TAR_EV_END:
+                *ended = 1;
+                break;
+            default:
+                break;
+            }
+        }
+    }
+
+    fprintf(f, " data=%llu\n", (unsigned long long) data);
+    fclose(f);
+    assert_true(squash_tar_reader_at_boundary(&r));
+    squash_tar_reader_free(&r);
+
+    return log;
+}
+
+
+static const unit_entry_t  entries[] = {
+    { "dir/", '5', NULL },
+    { "dir/file", '0', "hello world" },
+    { "dir/link", '2', "file" },
+    { "dir/hard", '1', "dir/file" },
+    { "dir/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+      "/long", '0', "x" },
+    { NULL, 0, NULL }
+};
+
+
+static void
+test_splits_agree(void **state)
+{
+    int              gnu, ended;
+    char            *whole, *piece;
+    size_t           steps[] = { 1, 7, 511, 512, 513, 4096 }, i;
+    squash_bytes_t   tar;
+
+    (void) state;
+
+    for (gnu = 0; gnu <= 1; gnu++) {
+        tar = unit_tar(entries, gnu);
+        whole = read_log(&tar, tar.len, &ended);
+        assert_true(ended);
+
+        /* the long name came through a pax or a GNU 'L' record */
+        assert_non_null(strstr(whole, "/long size=1"));
+        assert_non_null(strstr(whole, "0 dir/file size=11 link= raw=512"
+                                      " data=512"));
+        assert_non_null(strstr(whole, "1 dir/hard size=0 link=dir/file"));
+        assert_non_null(strstr(whole, "2 dir/link size=0 link=file"));
+
+        for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+            piece = read_log(&tar, steps[i], &ended);
+            assert_string_equal(piece, whole);
+            free(piece);
+        }
+
+        free(whole);
+        squash_bytes_free(&tar);
+    }
+}
+
+
+static void
+test_bad_checksum(void **state)
+{
+    squash_bytes_t        tar;
+    squash_tar_reader_t   r;
+    squash_tar_event_t    ev;
+    const unsigned char  *p;
+
+    (void) state;
+
+    tar = unit_tar(entries, 0);
+    tar.data[0] ^= 1;
+
+    squash_tar_reader_init(&r, 1 << 20);
+    p = tar.data;
+    assert_int_equal(squash_tar_read(&r, &p, tar.data + tar.len, &ev),
+                     SQUASH_ERROR);
+    assert_non_null(strstr(r.err, "checksum"));
+
+    squash_tar_reader_free(&r);
+    squash_bytes_free(&tar);
+}
+
+
+static void
+test_truncated_entry(void **state)
+{
+    squash_bytes_t        tar;
+    squash_tar_reader_t   r;
+    squash_tar_event_t    ev;
+    const unsigned char  *p, *last;
+
+    (void) state;
+
+    tar = unit_tar(entries, 0);
+
+    /* the first file's header and half its data block */
+    squash_tar_reader_init(&r, 1 << 20);
+    p = tar.data;
+    last = tar.data + 512 * 2 + 100;
+
+    while (p < last) {
+        assert_int_equal(squash_tar_read(&r, &p, last, &ev), SQUASH_OK);
+    }
+
+    assert_false(squash_tar_reader_at_boundary(&r));
+
+    squash_tar_reader_free(&r);
+    squash_bytes_free(&tar);
+}
+
+
+static void
+test_numbers(void **state)
+{
+    uint64_t       v;
+    unsigned char  b256[12] = { 0x80, 0, 0, 0, 0, 0, 0, 0x02, 0, 0, 0, 0 };
+
+    (void) state;
+
+    assert_int_equal(squash_tar_parse_number((unsigned char *) "0000644\0",
+                                             8, &v), SQUASH_OK);
+    assert_int_equal(v, 0644);
+
+    assert_int_equal(squash_tar_parse_number((unsigned char *) "   17 \0",
+                                             7, &v), SQUASH_OK);
+    assert_int_equal(v, 017);
+
+    /* base-256: 2 << 32 = 8 GiB */
+    assert_int_equal(squash_tar_parse_number(b256, 12, &v), SQUASH_OK);
+    assert_int_equal(v, 8ULL << 30);
+
+    assert_int_equal(squash_tar_parse_number((unsigned char *) "12x4",
+                                             4, &v), SQUASH_ERROR);
+}
+
+
+int
+unit_tar_reader(void)
+{
+    const struct CMUnitTest  tests[] = {
+        cmocka_unit_test(test_splits_agree),
+        cmocka_unit_test(test_bad_checksum),
+        cmocka_unit_test(test_truncated_entry),
+        cmocka_unit_test(test_numbers),
+    };
+
+    return cmocka_run_group_tests_name("tar_reader", tests, NULL, NULL);
+}
