@@ -58,6 +58,12 @@ ngx_http_squash_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 }
 
 
+/*
+ * NGX_ERROR from a body filter marks the client connection as failed
+ * (ngx_http_output_filter() sets c->error), so a document that cannot be
+ * used is swallowed and flagged: the main request answers for it.
+ */
+
 static ngx_int_t
 ngx_http_squash_collect(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
     ngx_chain_t *in)
@@ -70,16 +76,17 @@ ngx_http_squash_collect(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
     for (cl = in; cl; cl = cl->next) {
         b = cl->buf;
 
-        if (!ngx_buf_in_memory(b)) {
-            if (ngx_buf_special(b)) {
-                continue;
-            }
+        if (ctx->sr_failed || ngx_buf_special(b)) {
+            b->pos = b->last;
+            continue;
+        }
 
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+        if (!ngx_buf_in_memory(b)) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                           "squash: in-memory buffer expected for \"%V\"",
                           &r->uri);
             ctx->sr_failed = 1;
-            return NGX_ERROR;
+            continue;
         }
 
         len = b->last - b->pos;
@@ -90,7 +97,7 @@ ngx_http_squash_collect(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
                           &r->uri, ctx->doc_max);
             b->pos = b->last;
             ctx->sr_failed = 1;
-            return NGX_ERROR;
+            continue;
         }
 
         if (ctx->doc_len + len > ctx->doc_size) {

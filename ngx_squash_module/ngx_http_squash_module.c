@@ -32,6 +32,8 @@ static ngx_int_t ngx_http_squash_sr_done(ngx_http_request_t *sr, void *data,
     ngx_int_t rc);
 static ngx_int_t ngx_http_squash_doc_status(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx, const char *what);
+static ngx_int_t ngx_http_squash_copy_challenges(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_manifest(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_config(ngx_http_request_t *r,
@@ -539,7 +541,7 @@ ngx_http_squash_fetch(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
     ctx->sr_failed = 0;
     ctx->sr_rc = NGX_OK;
     ctx->sr_status = 0;
-    ctx->sr_www_authenticate = NULL;
+    ctx->sr_headers = NULL;
     ctx->doc_len = 0;
     ctx->doc_max = (kind == NGX_HTTP_SQUASH_SR_PROBE)
                    ? NGX_HTTP_SQUASH_PROBE_MAX : slcf->max_document_size;
@@ -572,7 +574,7 @@ ngx_http_squash_sr_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
     ctx->sr_done = 1;
     ctx->sr_rc = rc;
     ctx->sr_status = sr->headers_out.status;
-    ctx->sr_www_authenticate = sr->headers_out.www_authenticate;
+    ctx->sr_headers = &sr->headers_out.headers;
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
                    "squash subrequest done: rc %i, status %ui, %uz bytes",
@@ -649,15 +651,8 @@ ngx_http_squash_doc_status(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
                       "squash: %s of \"%V\": registry answered %ui",
                       what, &ctx->name, status);
 
-        if (ctx->sr_www_authenticate) {
-            r->headers_out.www_authenticate =
-                ngx_list_push(&r->headers_out.headers);
-
-            if (r->headers_out.www_authenticate == NULL) {
-                return NGX_ERROR;
-            }
-
-            *r->headers_out.www_authenticate = *ctx->sr_www_authenticate;
+        if (ngx_http_squash_copy_challenges(r, ctx) != NGX_OK) {
+            return NGX_ERROR;
         }
 
         return status;
@@ -678,6 +673,60 @@ ngx_http_squash_doc_status(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
 
     return ctx->sr_status == NGX_HTTP_GATEWAY_TIME_OUT
            ? NGX_HTTP_GATEWAY_TIME_OUT : NGX_HTTP_BAD_GATEWAY;
+}
+
+
+/* the registry's WWW-Authenticate challenges go to the client */
+
+static ngx_int_t
+ngx_http_squash_copy_challenges(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *copy;
+
+    if (ctx->sr_headers == NULL) {
+        return NGX_OK;
+    }
+
+    part = &ctx->sr_headers->part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0
+            || h[i].key.len != sizeof("WWW-Authenticate") - 1
+            || ngx_strncasecmp(h[i].key.data, (u_char *) "WWW-Authenticate",
+                               h[i].key.len)
+               != 0)
+        {
+            continue;
+        }
+
+        copy = ngx_list_push(&r->headers_out.headers);
+        if (copy == NULL) {
+            return NGX_ERROR;
+        }
+
+        *copy = h[i];
+
+        if (r->headers_out.www_authenticate == NULL) {
+            r->headers_out.www_authenticate = copy;
+        }
+    }
+
+    return NGX_OK;
 }
 
 

@@ -77,7 +77,7 @@ typedef struct {
     ngx_http_squash_sr_e       sr_kind;
     ngx_int_t                  sr_rc;
     ngx_uint_t                 sr_status;
-    ngx_table_elt_t           *sr_www_authenticate;
+    ngx_list_t                *sr_headers;     /* its response headers */
     unsigned                   sr_done:1;
     unsigned                   sr_failed:1;     /* body filter refused */
 

@@ -1,0 +1,50 @@
+# A client that stops reading must stop nginx too: memory stays bounded by
+# buffers, not by the layer size (320 MiB here), whether blobs come from
+# files or from the registry through proxy_buffering off.
+
+use lib 't/lib';
+use Test::Nginx::Socket 'no_plan';
+use SquashTest;
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: slow client, blobs from the registry
+--- config
+    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
+        squash $sq_name $sq_ref;
+        squash_registry /_registry;
+    }
+
+    location /_registry/ {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_REGISTRY_PORT/;
+        proxy_buffering off;
+    }
+--- request
+HEAD /squash/registry/big/v1
+--- ignore_response
+--- squash_slow_client: /squash/registry/big/v1
+--- squash_slow_client_max_rss_kb: 32768
+--- timeout: 120
+
+
+
+=== TEST 2: slow client, blobs from files
+--- config
+    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
+        squash $sq_name $sq_ref;
+        squash_registry /_registry;
+    }
+
+    location /_registry/ {
+        internal;
+        alias $TEST_NGINX_FIXTURES/registry/registry/;
+    }
+--- request
+HEAD /squash/registry/big/v1
+--- ignore_response
+--- squash_slow_client: /squash/registry/big/v1
+--- squash_slow_client_max_rss_kb: 32768
+--- timeout: 120
