@@ -120,6 +120,15 @@ do_build_tests() {
     mapfile -t core < <(core_srcs)
     # shellcheck disable=SC2086
     build_c "$BUILD/unit-tests" "$ROOT"/t/unit/*.c "${core[@]}" -- -lcmocka $CORE_LIBS
+    if [ "$BUILD/fuzz-merge" -ot "$ROOT/t/fuzz/fuzz_merge.c" ] \
+        || [ -n "$(find "$ROOT/ngx_squash_module" -newer "$BUILD/fuzz-merge" 2>/dev/null)" ]
+    then
+        say "compiling fuzz-merge"
+        clang -g -O1 -fsanitize=fuzzer,address -I"$ROOT/ngx_squash_module" \
+            -o "$BUILD/fuzz-merge" "$ROOT/t/fuzz/fuzz_merge.c" \
+            "$ROOT"/ngx_squash_module/squash_{tar_reader,merger,decomp,layer}.c \
+            -lz -lzstd
+    fi
 }
 
 case "${1:-build}" in
