@@ -15,7 +15,8 @@ package Test::Nginx::Socket;
 #   env_to_nginx server_port servroot
 # Environment: TEST_NGINX_BINARY TEST_NGINX_SERVROOT TEST_NGINX_PORT
 #   (also exported as TEST_NGINX_SERVER_PORT) TEST_NGINX_NO_CLEAN
-#   TEST_NGINX_USE_VALGRIND TEST_NGINX_LOG_LEVEL; every TEST_NGINX_* variable
+#   TEST_NGINX_USE_VALGRIND (suppressions from t/valgrind.suppress)
+#   TEST_NGINX_LOG_LEVEL; every TEST_NGINX_* variable
 #   is substituted as $TEST_NGINX_NAME in configs, requests and headers.
 
 use strict;
@@ -174,6 +175,12 @@ sub start_nginx {
 
     unlink "$ServRoot/logs/nginx.pid";
 
+    if (IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ServerPort,
+                              Proto => 'tcp'))
+    {
+        bail_out("port $ServerPort is taken: another nginx still runs");
+    }
+
     if ($ENV{TEST_NGINX_USE_VALGRIND}) {
         $ValgrindLog = "$ServRoot/logs/valgrind.log";
         unlink $ValgrindLog;
@@ -181,14 +188,16 @@ sub start_nginx {
         if ($pid == 0) {
             open STDOUT, '>>', "$ServRoot/logs/stdout.log";
             open STDERR, '>&', \*STDOUT;
+            my @supp = -f 't/valgrind.suppress'
+                       ? ('--suppressions=t/valgrind.suppress') : ();
             exec 'valgrind', '--leak-check=full', '--error-exitcode=42',
                  '--show-possibly-lost=no', "--log-file=$ValgrindLog",
-                 @cmd;
+                 @supp, @cmd;
             exit 127;
         }
         $Pid = $pid;
         wait_port(60) or bail_out("nginx did not start under valgrind");
-        return;
+        return 1;
     }
 
     my $out = `@cmd 2>&1`;
