@@ -1115,6 +1115,8 @@ ngx_http_squash_start_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     }
 
     if (ctx->layer == ctx->manifest.nlayers) {
+        /* hard links whose target never showed up are dropped */
+        squash_merger_finish(ctx->merger);
         ctx->state = NGX_HTTP_SQUASH_PADDING;
         return NGX_OK;
     }
@@ -1124,7 +1126,8 @@ ngx_http_squash_start_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     blob = &ctx->manifest.layers[ctx->manifest.nlayers - 1 - ctx->layer];
 
     if (squash_layer_init(&ctx->lx, blob->comp, ctx->merger,
-                          slcf->buffer_size, slcf->max_document_size)
+                          slcf->buffer_size, slcf->max_document_size,
+                          ctx->refetching)
         != SQUASH_OK)
     {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -1139,9 +1142,10 @@ ngx_http_squash_start_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     ctx->blob_last = 0;
     ctx->blob_done = 0;
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "squash: layer %ui of %uz: %s", ctx->layer + 1,
-                   ctx->manifest.nlayers, blob->digest);
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "squash: layer %ui of %uz: %s%s", ctx->layer + 1,
+                   ctx->manifest.nlayers, blob->digest,
+                   ctx->refetching ? ", again for hard links" : "");
 
     ctx->state = NGX_HTTP_SQUASH_LAYER_WAIT;
 
@@ -1174,9 +1178,23 @@ ngx_http_squash_end_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     squash_layer_free(&ctx->lx);
     ctx->lx_init = 0;
     ctx->sr = NULL;
-
-    ctx->layer++;
     ctx->state = NGX_HTTP_SQUASH_LAYER;
+
+    /*
+     * hard links to entries hidden earlier in the layer: the layer once
+     * more, for those entries' data only
+     */
+
+    if (!ctx->refetching && squash_merger_refetch_pending(ctx->merger)) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "squash: %uz hard links need the layer again",
+                       squash_merger_refetch_pending(ctx->merger));
+        ctx->refetching = 1;
+        return NGX_OK;
+    }
+
+    ctx->refetching = 0;
+    ctx->layer++;
 
     return NGX_OK;
 }

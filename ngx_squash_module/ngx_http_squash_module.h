@@ -115,6 +115,7 @@ typedef struct {
     ngx_chain_t               *main_busy;
 
     unsigned                   lx_init:1;
+    unsigned                   refetching:1;    /* a layer's second pass */
     unsigned                   blob_last:1;
     unsigned                   blob_done:1;
     unsigned                   nomem:1;

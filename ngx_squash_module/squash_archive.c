@@ -141,6 +141,77 @@ done:
 }
 
 
+int
+squash_tar_rewrite(squash_bytes_t *out, const unsigned char *raw,
+    size_t raw_len, const char *path, const char *hardlink, char *err)
+{
+    int                     rc;
+    struct archive         *rd, *wr;
+    struct archive_entry   *e;
+    squash_archive_sink_t   sink;
+
+    rc = SQUASH_ERROR;
+    wr = NULL;
+
+    rd = archive_read_new();
+    if (rd == NULL) {
+        snprintf(err, SQUASH_ERRLEN, "out of memory");
+        return SQUASH_ERROR;
+    }
+
+    archive_read_support_format_tar(rd);
+
+    if (archive_read_open_memory(rd, raw, raw_len) != ARCHIVE_OK
+        || archive_read_next_header(rd, &e) < ARCHIVE_WARN)
+    {
+        snprintf(err, SQUASH_ERRLEN, "libarchive: cannot read a header: %s",
+                 archive_error_string(rd));
+        goto done;
+    }
+
+    archive_entry_set_pathname(e, path);
+
+    if (hardlink) {
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_hardlink(e, hardlink);
+        archive_entry_set_size(e, 0);
+
+    } else {
+        archive_entry_set_hardlink(e, NULL);
+    }
+
+    sink.out = out;
+    sink.header_done = 0;
+
+    wr = archive_write_new();
+
+    if (wr == NULL
+        || archive_write_set_format_pax_restricted(wr) != ARCHIVE_OK
+        || archive_write_set_bytes_per_block(wr, 0) != ARCHIVE_OK
+        || archive_write_open(wr, &sink, NULL, squash_archive_write_cb, NULL)
+           != ARCHIVE_OK
+        || archive_write_header(wr, e) != ARCHIVE_OK)
+    {
+        snprintf(err, SQUASH_ERRLEN, "libarchive: cannot write a header: %s",
+                 wr ? archive_error_string(wr) : "out of memory");
+        goto done;
+    }
+
+    sink.header_done = 1;
+    rc = SQUASH_OK;
+
+done:
+
+    if (wr) {
+        archive_write_free(wr);
+    }
+
+    archive_read_free(rd);
+
+    return rc;
+}
+
+
 void
 squash_hex(const unsigned char *p, size_t n, char *out)
 {

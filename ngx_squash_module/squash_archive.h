@@ -59,6 +59,14 @@ void squash_archive_free(squash_archive_t *a);
 int squash_archive_entry(squash_bytes_t *out, const char *name, int type,
     const void *data, uint64_t size, long long mtime, char *err);
 
+/*
+ * an entry's raw header records (pax, GNU, ustar) written again under
+ * another path, or as a hard link to another path (size 0); xattrs, owners,
+ * modes and times are kept
+ */
+int squash_tar_rewrite(squash_bytes_t *out, const unsigned char *raw,
+    size_t raw_len, const char *path, const char *hardlink, char *err);
+
 void squash_hex(const unsigned char *p, size_t n, char *out);
 int squash_sha256_hex(const void *data, size_t len, char *hex);
 

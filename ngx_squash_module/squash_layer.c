@@ -13,7 +13,8 @@
 
 int
 squash_layer_init(squash_layer_t *l, squash_comp_e kind,
-    squash_merger_t *merger, size_t scratch_size, size_t meta_limit)
+    squash_merger_t *merger, size_t scratch_size, size_t meta_limit,
+    int refetch)
 {
     memset(l, 0, sizeof(squash_layer_t));
 
@@ -36,7 +37,14 @@ squash_layer_init(squash_layer_t *l, squash_comp_e kind,
         return SQUASH_ERROR;
     }
 
-    squash_merger_begin_layer(merger);
+    l->refetch = refetch ? 1 : 0;
+
+    if (refetch) {
+        squash_merger_begin_refetch(merger);
+
+    } else {
+        squash_merger_begin_layer(merger);
+    }
 
     return SQUASH_OK;
 }
@@ -49,38 +57,124 @@ squash_layer_free(squash_layer_t *l)
     squash_tar_reader_free(&l->reader);
     free(l->scratch);
     l->scratch = NULL;
+
+    if (l->merger) {
+        squash_merger_free_links(l->merger, l->rename);
+        squash_merger_free_links(l->merger, l->after);
+    }
+
+    l->rename = NULL;
+    l->after = NULL;
+    squash_bytes_free(&l->hdr);
+    squash_bytes_free(&l->post);
+}
+
+
+/* the hard links due after the entry whose data just ended */
+
+static int
+squash_layer_post(squash_layer_t *l)
+{
+    squash_link_t  *link;
+
+    l->post.len = 0;
+
+    for (link = l->after; link; link = link->next) {
+        if (squash_tar_rewrite(&l->post, link->raw, link->raw_len, link->name,
+                               l->after_target, l->err)
+            != SQUASH_OK)
+        {
+            return SQUASH_ERROR;
+        }
+    }
+
+    l->post_pending = (l->post.len != 0);
+
+    squash_merger_free_links(l->merger, l->after);
+    squash_merger_free_links(l->merger, l->rename);
+    l->after = NULL;
+    l->rename = NULL;
+
+    return SQUASH_OK;
 }
 
 
 static int
 squash_layer_event(squash_layer_t *l, squash_tar_event_t *ev)
 {
-    int  rc;
+    int                     rc;
+    squash_merge_result_t   res;
+    squash_tar_entry_t     *e;
+
+    e = &l->reader.entry;
 
     switch (ev->type) {
 
     case SQUASH_TAR_EV_HEADER:
-        rc = squash_merger_entry(l->merger, &l->reader.entry);
+        if (l->refetch) {
+            rc = squash_merger_refetch_entry(l->merger, e, &res);
 
-        if (rc == SQUASH_ERROR) {
+        } else {
+            rc = squash_merger_entry(l->merger, e, ev->data, ev->len, &res);
+        }
+
+        if (rc != SQUASH_OK) {
             snprintf(l->err, SQUASH_ERRLEN, "%s",
                      squash_merger_error(l->merger));
             return SQUASH_ERROR;
         }
 
-        l->emitting = (rc == SQUASH_MERGE_EMIT);
+        l->rename = res.rename;
+        l->after = res.links;
+        l->after_target = res.target;
+        l->emitting = (res.action != SQUASH_MERGE_SKIP);
+
+        switch (res.action) {
+
+        case SQUASH_MERGE_EMIT:
+            l->pend = ev->data;
+            l->pend_len = ev->len;
+            break;
+
+        case SQUASH_MERGE_RENAME:
+        case SQUASH_MERGE_RELINK:
+            l->hdr.len = 0;
+
+            if (squash_tar_rewrite(&l->hdr, ev->data, ev->len,
+                                   res.action == SQUASH_MERGE_RENAME
+                                   ? res.rename->name : e->path,
+                                   res.action == SQUASH_MERGE_RELINK
+                                   ? res.target : NULL,
+                                   l->err)
+                != SQUASH_OK)
+            {
+                return SQUASH_ERROR;
+            }
+
+            l->pend = l->hdr.data;
+            l->pend_len = l->hdr.len;
+            break;
+
+        default:
+            break;
+        }
+
         break;
 
     case SQUASH_TAR_EV_DATA:
+        if (l->emitting) {
+            l->pend = ev->data;
+            l->pend_len = ev->len;
+        }
+
         break;
 
     default:
         return SQUASH_OK;
     }
 
-    if (l->emitting) {
-        l->pend = ev->data;
-        l->pend_len = ev->len;
+    if (l->reader.data_left == 0 && (l->after || l->rename)) {
+        return squash_layer_post(l);
     }
 
     return SQUASH_OK;
@@ -117,6 +211,13 @@ squash_layer_run(squash_layer_t *l, const unsigned char **in,
             if (l->pend_len) {
                 return SQUASH_OK;
             }
+        }
+
+        if (l->post_pending) {
+            l->post_pending = 0;
+            l->pend = l->post.data;
+            l->pend_len = l->post.len;
+            continue;
         }
 
         if (l->sp < l->sl) {

@@ -15,6 +15,7 @@
 #include "squash_decomp.h"
 #include "squash_tar_reader.h"
 #include "squash_merger.h"
+#include "squash_archive.h"
 
 
 typedef struct {
@@ -30,17 +31,28 @@ typedef struct {
     const unsigned char   *pend;
     size_t                 pend_len;
 
+    /* rewritten headers, and hard links due after the current entry */
+    squash_bytes_t         hdr;
+    squash_bytes_t         post;
+    squash_link_t         *rename;
+    squash_link_t         *after;
+    const char            *after_target;
+
     uint64_t               out_total;
 
     unsigned               emitting:1;
+    unsigned               post_pending:1;
+    unsigned               refetch:1;
     unsigned               done:1;
 
     char                   err[SQUASH_ERRLEN];
 } squash_layer_t;
 
 
+/* refetch: the second pass over the layer, for held hard links */
 int squash_layer_init(squash_layer_t *l, squash_comp_e kind,
-    squash_merger_t *merger, size_t scratch_size, size_t meta_limit);
+    squash_merger_t *merger, size_t scratch_size, size_t meta_limit,
+    int refetch);
 void squash_layer_free(squash_layer_t *l);
 
 /*

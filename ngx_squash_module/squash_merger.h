@@ -13,6 +13,14 @@
  * Bookkeeping is one open-addressing hash table of normalized paths,
  * each with the first layer that saw it, hid its subtree or made it
  * opaque.
+ *
+ * Hard links: a link whose target was written earlier in the same layer
+ * is written as it is.  Otherwise it is held: a target found further down
+ * (or later in the layer) resolves it, the first held link taking the
+ * target's header and data when the target itself is hidden, the others
+ * linking to it; a target hidden earlier in the same layer needs a second
+ * pass over that layer (squash_merger_refetch_pending()).  Links whose
+ * target never shows up are dropped with a warning, never left dangling.
  */
 
 #ifndef _SQUASH_MERGER_H_INCLUDED_
@@ -23,11 +31,31 @@
 #include "squash_tar_reader.h"
 
 
-#define SQUASH_MERGE_EMIT     1
 #define SQUASH_MERGE_SKIP     0
+#define SQUASH_MERGE_EMIT     1     /* the entry as it is */
+#define SQUASH_MERGE_RENAME   2     /* the entry under res->rename->name */
+#define SQUASH_MERGE_RELINK   3     /* a hard link, to res->target */
 
 
 typedef struct squash_merger_s  squash_merger_t;
+typedef struct squash_link_s    squash_link_t;
+
+struct squash_link_s {
+    squash_link_t          *next;
+    char                   *name;       /* the link's path, as archived */
+    size_t                  raw_len;
+    unsigned char          *raw;        /* its header records */
+};
+
+
+typedef struct {
+    int                     action;
+    squash_link_t          *rename;     /* SQUASH_MERGE_RENAME */
+    const char             *target;     /* SQUASH_MERGE_RELINK, links */
+    squash_link_t          *links;      /* to write as hard links to
+                                           target once the entry's data
+                                           is out */
+} squash_merge_result_t;
 
 
 typedef struct {
@@ -36,6 +64,8 @@ typedef struct {
     uint64_t   whiteouts;       /* markers consumed */
     uint64_t   hidden;          /* entries shadowed or deleted */
     uint64_t   unsafe;          /* names escaping the root */
+    uint64_t   links_held;      /* hard links written later or rewritten */
+    uint64_t   links_dropped;   /* hard links whose target never showed */
 } squash_merger_stats_t;
 
 
@@ -46,8 +76,26 @@ void squash_merger_destroy(squash_merger_t *m);
 /* starts the next layer down */
 void squash_merger_begin_layer(squash_merger_t *m);
 
-/* SQUASH_MERGE_EMIT, SQUASH_MERGE_SKIP or SQUASH_ERROR */
-int squash_merger_entry(squash_merger_t *m, const squash_tar_entry_t *e);
+/*
+ * Decides on an entry; raw holds its header records.  Returns
+ * SQUASH_OK with res filled, or SQUASH_ERROR.  The links in res are the
+ * caller's, to be given back with squash_merger_free_links().
+ */
+int squash_merger_entry(squash_merger_t *m, const squash_tar_entry_t *e,
+    const unsigned char *raw, size_t raw_len, squash_merge_result_t *res);
+
+/* links of the current layer that wait for a second pass over it */
+size_t squash_merger_refetch_pending(squash_merger_t *m);
+
+/* the second pass: only the held links' targets are written again */
+void squash_merger_begin_refetch(squash_merger_t *m);
+int squash_merger_refetch_entry(squash_merger_t *m,
+    const squash_tar_entry_t *e, squash_merge_result_t *res);
+
+/* the end of the image: held links left are dropped with a warning */
+void squash_merger_finish(squash_merger_t *m);
+
+void squash_merger_free_links(squash_merger_t *m, squash_link_t *l);
 
 size_t squash_merger_memory(squash_merger_t *m);
 size_t squash_merger_paths(squash_merger_t *m);

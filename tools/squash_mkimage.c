@@ -26,6 +26,8 @@
  *   whiteout PATH             PATH's dir/.wh.base
  *   opaque DIR                DIR/.wh..wh..opq
  *   bigfile PATH SIZE zero|random
+ *   many DIR COUNT            COUNT small files DIR/fN (bookkeeping load)
+ *   tarformat pax|gnu         header format of the layers that follow
  *   blob TEXT                 the layer blob is TEXT as is (broken layers)
  *   zero                      the layer blob is empty
  */
@@ -72,6 +74,7 @@ typedef struct {
     char            tag[128];
     int             docker;
     int             comp;
+    int             gnu;
     json_t         *cfg;        /* the "config" object */
     json_t         *layers;     /* descriptors */
     json_t         *diff_ids;
@@ -234,7 +237,11 @@ layer_begin(image_t *im, int literal)
     }
 
     im->ar = archive_write_new();
-    archive_write_set_format_pax_restricted(im->ar);
+    if (im->gnu) {
+        archive_write_set_format_gnutar(im->ar);
+    } else {
+        archive_write_set_format_pax_restricted(im->ar);
+    }
     archive_write_set_bytes_per_block(im->ar, 10240);
     archive_write_open(im->ar, l, NULL, ar_write, NULL);
 }
@@ -675,6 +682,30 @@ entry_line(image_t *im, char *cmd, char *rest)
         attrs(e, rest, 0644);
         put(im, e, NULL, 0);
 
+    } else if (strcmp(cmd, "many") == 0) {
+        char   name[8192];
+        long   count, k;
+
+        arg = word(&rest);
+        count = arg ? strtol(arg, NULL, 10) : 0;
+
+        for (k = 0; k < count; k++) {
+            if (k) {
+                e = archive_entry_new();
+            }
+
+            snprintf(name, sizeof(name), "%s/f%ld", path, k);
+            archive_entry_set_pathname(e, name);
+            archive_entry_set_filetype(e, AE_IFREG);
+            archive_entry_set_size(e, 2);
+            attrs(e, NULL, 0644);
+            put(im, e, "x\n", 2);
+        }
+
+        if (count == 0) {
+            archive_entry_free(e);
+        }
+
     } else if (strcmp(cmd, "bigfile") == 0) {
         arg = word(&rest);
         size = arg ? strtoll(arg, NULL, 10) : 0;
@@ -798,6 +829,10 @@ main(int argc, char **argv)
             while ((w = word(&p)) != NULL) {
                 json_array_append_new(arr, json_string(w));
             }
+
+        } else if (strcmp(cmd, "tarformat") == 0) {
+            w = word(&p);
+            im.gnu = w && strcmp(w, "gnu") == 0;
 
         } else if (strcmp(cmd, "workdir") == 0 || strcmp(cmd, "user") == 0) {
             w = word(&p);

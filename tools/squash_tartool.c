@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -131,8 +132,10 @@ print_content(FILE *out, const unsigned char *data, size_t n, int full_hash,
 
 
 typedef struct {
-    char  *line;
-    char  *path;
+    char   *line;
+    char   *path;
+    ino_t   ino;        /* tree: hard-link groups */
+    int     linked;
 } row_t;
 
 
@@ -477,6 +480,19 @@ tree_visit(const char *fpath, const struct stat *st, int flag,
         fprintf(mem, " %u,%u", major(st->st_rdev), minor(st->st_rdev));
     }
 
+    {
+        char     names[4096], value[1024], *nm;
+        ssize_t  nl, vl;
+
+        nl = llistxattr(fpath, names, sizeof(names));
+
+        for (nm = names; nl > 0 && nm < names + nl; nm += strlen(nm) + 1) {
+            vl = lgetxattr(fpath, nm, value, sizeof(value) - 1);
+            value[vl < 0 ? 0 : vl] = '\0';
+            fprintf(mem, " xattr:%s=%s", nm, value);
+        }
+    }
+
     fprintf(mem, " %s", rel);
     fclose(mem);
 
@@ -487,6 +503,8 @@ tree_visit(const char *fpath, const struct stat *st, int flag,
 
     tree_rows[tree_n].line = line;
     tree_rows[tree_n].path = strdup(rel);
+    tree_rows[tree_n].ino = st->st_ino;
+    tree_rows[tree_n].linked = (t == 'f' && st->st_nlink > 1);
     tree_n++;
 
     return 0;
@@ -496,7 +514,7 @@ tree_visit(const char *fpath, const struct stat *st, int flag,
 static int
 cmd_tree(const char *dir)
 {
-    size_t  i;
+    size_t  i, j;
 
     tree_root = dir;
 
@@ -507,7 +525,21 @@ cmd_tree(const char *dir)
     qsort(tree_rows, tree_n, sizeof(row_t), row_cmp);
 
     for (i = 0; i < tree_n; i++) {
-        printf("%s\n", tree_rows[i].line);
+        printf("%s", tree_rows[i].line);
+
+        /* hard-link groups, named by their first path */
+        if (tree_rows[i].linked) {
+            for (j = 0; j < i; j++) {
+                if (tree_rows[j].linked && tree_rows[j].ino == tree_rows[i].ino)
+                {
+                    break;
+                }
+            }
+
+            printf(" group=%s", tree_rows[j].path);
+        }
+
+        printf("\n");
     }
 
     return 0;

@@ -39,7 +39,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     for (pass = 0; pass < 2; pass++) {
-        if (squash_layer_init(&l, SQUASH_COMP_NONE, m, 4096, 1 << 16)
+        if (squash_layer_init(&l, SQUASH_COMP_NONE, m, 4096, 1 << 16, 0)
             != SQUASH_OK)
         {
             squash_layer_free(&l);

@@ -22,7 +22,7 @@ transform(const squash_bytes_t *blob, squash_comp_e kind, size_t in_step,
     squash_merger_t       *m;
 
     m = squash_merger_create(1 << 24, NULL, NULL);
-    assert_int_equal(squash_layer_init(&l, kind, m, 4096, 1 << 20),
+    assert_int_equal(squash_layer_init(&l, kind, m, 4096, 1 << 20, 0),
                      SQUASH_OK);
 
     room = malloc(out_room);

@@ -13,19 +13,24 @@
 
 /*
  * layers: entries separated by "|" between layers, top first; an entry is
- * "path" (file), "path/" (dir) or "@path" (symlink).  Returns the emitted
- * paths, space separated.
+ * "path" (file), "path/" (dir), "@path" (symlink) or "path>target" (hard
+ * link).  Returns what is written, space separated: "path" as it is,
+ * "name<path" for an entry written under a held link's name, "path>target"
+ * for hard links written later or rewritten, and "+N" when a second pass
+ * over the layer is wanted for N links.
  */
 
 static char *
 merge(const char *spec)
 {
-    char                *copy, *layer, *e, *save1, *save2, *out;
-    size_t               len;
-    FILE                *f;
-    squash_merger_t     *m;
-    squash_tar_entry_t   te;
-    int                  rc;
+    char                   *copy, *layer, *e, *save1, *save2, *out, *gt;
+    size_t                  len, pass2;
+    FILE                   *f;
+    squash_merger_t        *m;
+    squash_tar_entry_t      te;
+    squash_link_t          *l;
+    squash_merge_result_t   res;
+    int                     rc;
 
     m = squash_merger_create(1 << 24, NULL, NULL);
     assert_non_null(m);
@@ -54,12 +59,43 @@ merge(const char *spec)
             te.path = e;
             te.linkpath = "";
 
-            rc = squash_merger_entry(m, &te);
-            assert_int_not_equal(rc, SQUASH_ERROR);
-
-            if (rc == SQUASH_MERGE_EMIT) {
-                fprintf(f, "%s%s", ftell(f) ? " " : "", e);
+            gt = strchr(e, '>');
+            if (gt) {
+                *gt = '\0';
+                te.type = SQUASH_TAR_LNK;
+                te.linkpath = gt + 1;
             }
+
+            rc = squash_merger_entry(m, &te, (unsigned char *) "", 0, &res);
+            assert_int_equal(rc, SQUASH_OK);
+
+            switch (res.action) {
+            case SQUASH_MERGE_EMIT:
+                fprintf(f, "%s%s%s%s", ftell(f) ? " " : "", e,
+                        gt ? ">" : "", gt ? te.linkpath : "");
+                break;
+            case SQUASH_MERGE_RENAME:
+                fprintf(f, "%s%s<%s", ftell(f) ? " " : "", res.rename->name,
+                        e);
+                break;
+            case SQUASH_MERGE_RELINK:
+                fprintf(f, "%s%s>%s", ftell(f) ? " " : "", e, res.target);
+                break;
+            }
+
+            for (l = res.links; l; l = l->next) {
+                fprintf(f, "%s%s>%s", ftell(f) ? " " : "", l->name,
+                        res.target);
+            }
+
+            squash_merger_free_links(m, res.rename);
+            squash_merger_free_links(m, res.links);
+        }
+
+        pass2 = squash_merger_refetch_pending(m);
+
+        if (pass2) {
+            fprintf(f, "%s+%zu", ftell(f) ? " " : "", pass2);
         }
     }
 
@@ -159,10 +195,11 @@ test_normalize(void **state)
 static void
 test_memory_limit(void **state)
 {
-    char                 path[32];
-    int                  i, rc;
-    squash_merger_t     *m;
-    squash_tar_entry_t   te;
+    char                   path[32];
+    int                    i, rc;
+    squash_merger_t       *m;
+    squash_tar_entry_t     te;
+    squash_merge_result_t  res;
 
     (void) state;
 
@@ -176,7 +213,7 @@ test_memory_limit(void **state)
 
     for (i = 0; i < 100000; i++) {
         snprintf(path, sizeof(path), "f%d", i);
-        rc = squash_merger_entry(m, &te);
+        rc = squash_merger_entry(m, &te, NULL, 0, &res);
         if (rc == SQUASH_ERROR) {
             break;
         }
@@ -187,6 +224,74 @@ test_memory_limit(void **state)
     assert_true(squash_merger_memory(m) <= 200 * 1024);
 
     squash_merger_destroy(m);
+}
+
+
+static void
+test_links_same_layer(void **state)
+{
+    (void) state;
+
+    /* target written before the link: as it is */
+    assert_merge("t l>t", "t l>t");
+    assert_merge("./t ./l>./t", "./t ./l>./t");
+}
+
+
+static void
+test_link_to_lower_layer(void **state)
+{
+    (void) state;
+
+    /* the link waits for its target, then follows it */
+    assert_merge("l>t | t", "t l>t");
+    /* target hidden below: the link takes its header and data */
+    assert_merge("t l>t | t", "t l>t");
+    assert_merge("l>t | .wh.t | t", "l<t");
+}
+
+
+static void
+test_link_to_deleted(void **state)
+{
+    (void) state;
+
+    /* Quay's case 27: the first link becomes the file, the next links
+       to it; the target was hidden earlier in the layer: second pass */
+    assert_merge(".wh.t | t l>t x m>t", "x +2");
+}
+
+
+static void
+test_link_to_shadowed_later(void **state)
+{
+    (void) state;
+
+    /* a forward link within the layer, its target hidden from above */
+    assert_merge("t | l>t t", "t l<t");
+}
+
+
+static void
+test_link_chain(void **state)
+{
+    (void) state;
+
+    /* l2 links to l1 which links to t below */
+    assert_merge("l1>t l2>l1 | t", "t l1>t l2>t");
+    /* the same with t deleted in between */
+    assert_merge("l1>t l2>l1 | .wh.t | t", "l1<t l2>l1");
+}
+
+
+static void
+test_link_dangling(void **state)
+{
+    (void) state;
+
+    /* never a dangling link */
+    assert_merge("l>nowhere | a", "a");
+    assert_merge("l>../etc/passwd", "");
 }
 
 
@@ -202,6 +307,12 @@ unit_merger(void)
         cmocka_unit_test(test_unsafe_names),
         cmocka_unit_test(test_normalize),
         cmocka_unit_test(test_memory_limit),
+        cmocka_unit_test(test_links_same_layer),
+        cmocka_unit_test(test_link_to_lower_layer),
+        cmocka_unit_test(test_link_to_deleted),
+        cmocka_unit_test(test_link_to_shadowed_later),
+        cmocka_unit_test(test_link_chain),
+        cmocka_unit_test(test_link_dangling),
     };
 
     return cmocka_run_group_tests_name("merger", tests, NULL, NULL);

@@ -171,6 +171,34 @@ test_truncated_entry(void **state)
 
 
 static void
+test_sparse_refused(void **state)
+{
+    unsigned char         block[1024];
+    squash_tar_reader_t   r;
+    squash_tar_event_t    ev;
+    const unsigned char  *p;
+
+    (void) state;
+
+    /* a GNU sparse header, checksummed */
+    memset(block, 0, sizeof(block));
+    strcpy((char *) block, "sparse");
+    memcpy(block + 100, "0000644", 8);
+    memcpy(block + 124, "00000000000", 12);
+    block[156] = 'S';
+    memcpy(block + 257, "ustar  ", 8);
+    squash_tar_checksum(block, block + 148);
+
+    squash_tar_reader_init(&r, 1 << 20);
+    p = block;
+    assert_int_equal(squash_tar_read(&r, &p, block + sizeof(block), &ev),
+                     SQUASH_ERROR);
+    assert_non_null(strstr(r.err, "gnu sparse entry"));
+    squash_tar_reader_free(&r);
+}
+
+
+static void
 test_numbers(void **state)
 {
     uint64_t       v;
@@ -202,6 +230,7 @@ unit_tar_reader(void)
         cmocka_unit_test(test_splits_agree),
         cmocka_unit_test(test_bad_checksum),
         cmocka_unit_test(test_truncated_entry),
+        cmocka_unit_test(test_sparse_refused),
         cmocka_unit_test(test_numbers),
     };
 
