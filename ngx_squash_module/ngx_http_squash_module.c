@@ -68,6 +68,8 @@ static char *ngx_http_squash_merge_loc_conf(ngx_conf_t *cf, void *parent,
 static char *ngx_http_squash(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_squash_platform(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_squash_formats(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_int_t ngx_http_squash_init(ngx_conf_t *cf);
 
 
@@ -114,6 +116,13 @@ static ngx_command_t  ngx_http_squash_commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_squash_loc_conf_t, tag_suffix),
+      NULL },
+
+    { ngx_string("squash_formats"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_squash_formats,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("squash_buffers"),
@@ -813,6 +822,7 @@ ngx_http_squash_manifest(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
         }
 
         ctx->state = NGX_HTTP_SQUASH_PLATFORM_MANIFEST;
+        ctx->from_index = 1;
 
         return ngx_http_squash_fetch(r, ctx, NGX_HTTP_SQUASH_SR_DOC,
                                      "manifests", ctx->manifest_digest);
@@ -865,6 +875,15 @@ ngx_http_squash_config(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "squash: config of \"%V\": %s", &ctx->name, err);
         return NGX_HTTP_BAD_GATEWAY;
+    }
+
+    /* the platform chosen from an index names its variant */
+
+    if (ctx->platform.variant && ctx->from_index
+        && json_object_get(ctx->config, "variant") == NULL)
+    {
+        json_object_set_new(ctx->config, "variant",
+                            json_string(ctx->platform.variant));
     }
 
     ctx->layer = 0;
@@ -1024,6 +1043,7 @@ ngx_http_squash_send_header(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     *p = '\0';
 
     a->v1id = ctx->v1id;
+    a->formats = slcf->formats;
     a->created_by = (char *) created_by;
     a->config = ctx->config;
     a->mtime = squash_config_created(ctx->config);
@@ -1477,6 +1497,7 @@ ngx_http_squash_create_loc_conf(ngx_conf_t *cf)
     conf->max_document_size = NGX_CONF_UNSET_SIZE;
     conf->merge_memory = NGX_CONF_UNSET_SIZE;
     conf->max_layers = NGX_CONF_UNSET_UINT;
+    conf->formats = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -1499,6 +1520,8 @@ ngx_http_squash_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->merge_memory, prev->merge_memory,
                               64 * 1024 * 1024);
     ngx_conf_merge_uint_value(conf->max_layers, prev->max_layers, 128);
+    ngx_conf_merge_uint_value(conf->formats, prev->formats,
+                              SQUASH_FORMAT_ALL);
 
     if (conf->hostname == NULL) {
         conf->hostname = prev->hostname;
@@ -1600,6 +1623,53 @@ ngx_http_squash_platform(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                            "invalid platform \"%V\", expected "
                            "\"os/arch[/variant]\"", &value[1]);
         return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_squash_formats(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_squash_loc_conf_t *slcf = conf;
+
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    static ngx_conf_bitmask_t  formats[] = {
+        { ngx_string("legacy"), SQUASH_FORMAT_LEGACY },
+        { ngx_string("docker"), SQUASH_FORMAT_DOCKER },
+        { ngx_string("oci"), SQUASH_FORMAT_OCI },
+        { ngx_null_string, 0 }
+    };
+
+    ngx_conf_bitmask_t  *f;
+
+    if (slcf->formats != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    slcf->formats = 0;
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        for (f = formats; f->name.len; f++) {
+            if (f->name.len == value[i].len
+                && ngx_strcmp(f->name.data, value[i].data) == 0)
+            {
+                break;
+            }
+        }
+
+        if (f->name.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid format \"%V\", expected \"legacy\", "
+                               "\"docker\" or \"oci\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        slcf->formats |= f->mask;
     }
 
     return NGX_CONF_OK;

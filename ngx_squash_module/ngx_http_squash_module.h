@@ -56,6 +56,7 @@ typedef struct {
     ngx_http_complex_value_t  *hostname;
     ngx_str_t                  platform;
     ngx_str_t                  tag_suffix;
+    ngx_uint_t                 formats;
     ngx_bufs_t                 bufs;
     size_t                     buffer_size;
     size_t                     max_document_size;
@@ -116,6 +117,7 @@ typedef struct {
 
     unsigned                   lx_init:1;
     unsigned                   refetching:1;    /* a layer's second pass */
+    unsigned                   from_index:1;
     unsigned                   blob_last:1;
     unsigned                   blob_done:1;
     unsigned                   nomem:1;

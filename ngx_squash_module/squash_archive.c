@@ -53,9 +53,33 @@ squash_archive_write_cb(struct archive *ar, void *data, const void *buf,
 }
 
 
+static int squash_archive_write(squash_bytes_t *out, const char *name,
+    int type, const char *target, const void *data, uint64_t size,
+    long long mtime, char *err);
+
+
 int
 squash_archive_entry(squash_bytes_t *out, const char *name, int type,
     const void *data, uint64_t size, long long mtime, char *err)
+{
+    return squash_archive_write(out, name, type, NULL, data, size, mtime,
+                                err);
+}
+
+
+int
+squash_archive_symlink(squash_bytes_t *out, const char *name,
+    const char *target, long long mtime, char *err)
+{
+    return squash_archive_write(out, name, SQUASH_TAR_SYM, target, NULL, 0,
+                                mtime, err);
+}
+
+
+static int
+squash_archive_write(squash_bytes_t *out, const char *name, int type,
+    const char *target, const void *data, uint64_t size, long long mtime,
+    char *err)
 {
     int                     rc;
     size_t                  pad;
@@ -86,6 +110,13 @@ squash_archive_entry(squash_bytes_t *out, const char *name, int type,
     case SQUASH_TAR_DIR:
         archive_entry_set_filetype(e, AE_IFDIR);
         archive_entry_set_perm(e, 0755);
+        size = 0;
+        break;
+
+    case SQUASH_TAR_SYM:
+        archive_entry_set_filetype(e, AE_IFLNK);
+        archive_entry_set_perm(e, 0777);
+        archive_entry_set_symlink(e, target);
         size = 0;
         break;
 
@@ -270,12 +301,14 @@ squash_archive_start(squash_archive_t *a)
     len = 0;
     a->prefix.len = 0;
 
-    doc = squash_doc_repositories(a->repo, a->tag, a->v1id, &len);
+    if (a->formats & SQUASH_FORMAT_LEGACY) {
+        doc = squash_doc_repositories(a->repo, a->tag, a->v1id, &len);
 
-    if (squash_archive_doc(a, &a->prefix, "repositories", doc, len)
-        != SQUASH_OK)
-    {
-        return SQUASH_ERROR;
+        if (squash_archive_doc(a, &a->prefix, "repositories", doc, len)
+            != SQUASH_OK)
+        {
+            return SQUASH_ERROR;
+        }
     }
 
     snprintf(name, sizeof(name), "%s/", a->v1id);
@@ -287,22 +320,24 @@ squash_archive_start(squash_archive_t *a)
         return SQUASH_ERROR;
     }
 
-    snprintf(name, sizeof(name), "%s/VERSION", a->v1id);
+    if (a->formats & SQUASH_FORMAT_LEGACY) {
+        snprintf(name, sizeof(name), "%s/VERSION", a->v1id);
 
-    if (squash_archive_entry(&a->prefix, name, SQUASH_TAR_REG, "1.0", 3,
-                             a->mtime, a->err)
-        != SQUASH_OK)
-    {
-        return SQUASH_ERROR;
-    }
+        if (squash_archive_entry(&a->prefix, name, SQUASH_TAR_REG, "1.0", 3,
+                                 a->mtime, a->err)
+            != SQUASH_OK)
+        {
+            return SQUASH_ERROR;
+        }
 
-    snprintf(name, sizeof(name), "%s/json", a->v1id);
+        snprintf(name, sizeof(name), "%s/json", a->v1id);
 
-    doc = squash_doc_v1_json(a->config, a->v1id, &len);
+        doc = squash_doc_v1_json(a->config, a->v1id, &len);
 
-    if (squash_archive_doc(a, &a->prefix, name, doc, len) != SQUASH_OK)
-    {
-        return SQUASH_ERROR;
+        if (squash_archive_doc(a, &a->prefix, name, doc, len) != SQUASH_OK)
+        {
+            return SQUASH_ERROR;
+        }
     }
 
     snprintf(name, sizeof(name), "%s/layer.tar", a->v1id);
@@ -331,13 +366,67 @@ squash_archive_start(squash_archive_t *a)
 }
 
 
+/*
+ * the OCI image layout: the layer blob is a symlink to layer.tar, the
+ * config blob is the one written above
+ */
+
+static int
+squash_archive_oci(squash_archive_t *a, const char *config_hex,
+    size_t config_len, const char *layer_hex, const char *layer_path,
+    const char *repo_tag)
+{
+    char    *doc, hex[SQUASH_HEX_LEN + 1], name[SQUASH_HEX_LEN + 32],
+            target[SQUASH_HEX_LEN + 32];
+    size_t   len;
+
+    static const char  layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
+
+    if (squash_archive_entry(&a->trailer, "oci-layout", SQUASH_TAR_REG,
+                             layout, sizeof(layout) - 1, a->mtime, a->err)
+        != SQUASH_OK)
+    {
+        return SQUASH_ERROR;
+    }
+
+    snprintf(name, sizeof(name), "blobs/sha256/%s", layer_hex);
+    snprintf(target, sizeof(target), "../../%s", layer_path);
+
+    if (squash_archive_symlink(&a->trailer, name, target, a->mtime, a->err)
+        != SQUASH_OK)
+    {
+        return SQUASH_ERROR;
+    }
+
+    len = 0;
+    doc = squash_doc_oci_manifest(config_hex, config_len, layer_hex,
+                                  a->layer_size, &len);
+
+    if (doc == NULL || squash_sha256_hex(doc, len, hex) != SQUASH_OK) {
+        free(doc);
+        snprintf(a->err, SQUASH_ERRLEN, "cannot write the OCI manifest");
+        return SQUASH_ERROR;
+    }
+
+    snprintf(name, sizeof(name), "blobs/sha256/%s", hex);
+
+    if (squash_archive_doc(a, &a->trailer, name, doc, len) != SQUASH_OK) {
+        return SQUASH_ERROR;
+    }
+
+    doc = squash_doc_oci_index(hex, len, repo_tag, a->tag, &len);
+
+    return squash_archive_doc(a, &a->trailer, "index.json", doc, len);
+}
+
+
 int
 squash_archive_finish(squash_archive_t *a, const char *diff_id_hex)
 {
-    char     *config, cfg_path[SQUASH_HEX_LEN + 16],
+    char     *config, *doc, cfg_path[SQUASH_HEX_LEN + 16],
               layer_path[SQUASH_HEX_LEN + 16], repo_tag[1024],
               hex[SQUASH_HEX_LEN + 1];
-    size_t    len, old;
+    size_t    len, old, cfg_len;
 
     len = 0;
     old = a->trailer.len;
@@ -363,15 +452,28 @@ squash_archive_finish(squash_archive_t *a, const char *diff_id_hex)
         return SQUASH_ERROR;
     }
 
+    cfg_len = len;
+
     snprintf(layer_path, sizeof(layer_path), "%s/layer.tar", a->v1id);
     snprintf(repo_tag, sizeof(repo_tag), "%s:%s", a->repo, a->tag);
 
-    config = squash_doc_manifest(cfg_path, repo_tag, layer_path, &len);
+    if (a->formats & SQUASH_FORMAT_DOCKER) {
+        doc = squash_doc_manifest(cfg_path, repo_tag, layer_path, &len);
 
-    if (squash_archive_doc(a, &a->trailer, "manifest.json", config, len)
-        != SQUASH_OK)
-    {
-        return SQUASH_ERROR;
+        if (squash_archive_doc(a, &a->trailer, "manifest.json", doc, len)
+            != SQUASH_OK)
+        {
+            return SQUASH_ERROR;
+        }
+    }
+
+    if (a->formats & SQUASH_FORMAT_OCI) {
+        if (squash_archive_oci(a, hex, cfg_len, diff_id_hex, layer_path,
+                               repo_tag)
+            != SQUASH_OK)
+        {
+            return SQUASH_ERROR;
+        }
     }
 
     if (squash_bytes_append(&a->trailer, squash_zero_block,

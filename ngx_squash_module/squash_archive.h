@@ -6,10 +6,14 @@
  *
  * The archive is laid out as
  *
- *   repositories, <id>/, <id>/VERSION, <id>/json,
+ *   repositories, <id>/, <id>/VERSION, <id>/json         (legacy)
  *   <id>/layer.tar (header with the promised size S, merged entries,
  *                   two zero blocks, zero padding up to S),
- *   blobs/sha256/<config digest>, manifest.json, two zero blocks.
+ *   blobs/sha256/<config digest>,
+ *   manifest.json                                        (docker)
+ *   oci-layout, blobs/sha256/<layer digest> -> ../../<id>/layer.tar,
+ *   blobs/sha256/<OCI manifest digest>, index.json       (oci)
+ *   two zero blocks.
  *
  * Everything after the layer depends on its digest only through
  * fixed-length hex strings, so the whole length is known up front.
@@ -27,12 +31,18 @@
 
 #define SQUASH_HEX_LEN          64
 
+#define SQUASH_FORMAT_LEGACY    0x01    /* repositories, <id>/VERSION, json */
+#define SQUASH_FORMAT_DOCKER    0x02    /* manifest.json */
+#define SQUASH_FORMAT_OCI       0x04    /* oci-layout, index.json, blobs */
+#define SQUASH_FORMAT_ALL       0x07
+
 
 typedef struct {
     /* input */
     const char     *v1id;           /* 64 hex */
     const char     *repo;           /* "<host>/<name>" */
     const char     *tag;            /* "<tag>.squash" */
+    unsigned        formats;        /* SQUASH_FORMAT_* */
     const char     *created_by;     /* history entry */
     json_t         *config;
     long long       mtime;
@@ -58,6 +68,8 @@ void squash_archive_free(squash_archive_t *a);
 /* one entry: header, data and padding, appended to out */
 int squash_archive_entry(squash_bytes_t *out, const char *name, int type,
     const void *data, uint64_t size, long long mtime, char *err);
+int squash_archive_symlink(squash_bytes_t *out, const char *name,
+    const char *target, long long mtime, char *err);
 
 /*
  * an entry's raw header records (pax, GNU, ustar) written again under

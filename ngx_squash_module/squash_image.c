@@ -608,6 +608,57 @@ squash_doc_manifest(const char *config_path, const char *repo_tag,
 }
 
 
+char *
+squash_doc_oci_manifest(const char *config_hex, size_t config_size,
+    const char *layer_hex, uint64_t layer_size, size_t *len)
+{
+    char    *s;
+    json_t  *v;
+
+    v = json_pack("{s:i, s:s, s:{s:s, s:s+, s:I}, s:[{s:s, s:s+, s:I}]}",
+                  "schemaVersion", 2, "mediaType", SQUASH_MT_OCI_MANIFEST,
+                  "config", "mediaType", SQUASH_MT_OCI_CONFIG,
+                  "digest", "sha256:", config_hex,
+                  "size", (json_int_t) config_size,
+                  "layers", "mediaType", SQUASH_MT_OCI_LAYER,
+                  "digest", "sha256:", layer_hex,
+                  "size", (json_int_t) layer_size);
+    if (v == NULL) {
+        return NULL;
+    }
+
+    s = squash_json_dump(v, len);
+    json_decref(v);
+
+    return s;
+}
+
+
+char *
+squash_doc_oci_index(const char *manifest_hex, size_t manifest_size,
+    const char *image_name, const char *ref_name, size_t *len)
+{
+    char    *s;
+    json_t  *v;
+
+    v = json_pack("{s:i, s:s, s:[{s:s, s:s+, s:I, s:{s:s, s:s}}]}",
+                  "schemaVersion", 2, "mediaType", SQUASH_MT_OCI_INDEX,
+                  "manifests", "mediaType", SQUASH_MT_OCI_MANIFEST,
+                  "digest", "sha256:", manifest_hex,
+                  "size", (json_int_t) manifest_size,
+                  "annotations", "io.containerd.image.name", image_name,
+                  "org.opencontainers.image.ref.name", ref_name);
+    if (v == NULL) {
+        return NULL;
+    }
+
+    s = squash_json_dump(v, len);
+    json_decref(v);
+
+    return s;
+}
+
+
 static json_t *
 squash_json_load(const char *data, size_t len, char *err)
 {

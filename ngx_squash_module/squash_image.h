@@ -30,6 +30,11 @@
 #define SQUASH_MT_DOCKER_LIST                                                 \
     "application/vnd.docker.distribution.manifest.list.v2+json"
 
+#define SQUASH_MT_OCI_CONFIG                                                  \
+    "application/vnd.oci.image.config.v1+json"
+#define SQUASH_MT_OCI_LAYER                                                   \
+    "application/vnd.oci.image.layer.v1.tar"
+
 #define SQUASH_MANIFEST_ACCEPT                                                \
     SQUASH_MT_OCI_MANIFEST ", " SQUASH_MT_OCI_INDEX ", "                      \
     SQUASH_MT_DOCKER_MANIFEST ", " SQUASH_MT_DOCKER_LIST
@@ -100,6 +105,10 @@ char *squash_doc_repositories(const char *repo, const char *tag,
     const char *v1id, size_t *len);
 char *squash_doc_manifest(const char *config_path, const char *repo_tag,
     const char *layer_path, size_t *len);
+char *squash_doc_oci_manifest(const char *config_hex, size_t config_size,
+    const char *layer_hex, uint64_t layer_size, size_t *len);
+char *squash_doc_oci_index(const char *manifest_hex, size_t manifest_size,
+    const char *image_name, const char *ref_name, size_t *len);
 
 
 #endif /* _SQUASH_IMAGE_H_INCLUDED_ */
