@@ -20,7 +20,7 @@ BUILD_PKGS="nginx nginx-dev gcc make libjansson-dev zlib1g-dev libzstd-dev
 TEST_PKGS="libcmocka-dev perl libtest-base-perl libipc-run-perl
            libtext-diff-perl libtest-longstring-perl liblist-moreutils-perl
            libwww-perl docker-registry skopeo umoci podman libarchive-tools
-           clang libclang-rt-14-dev valgrind procps"
+           clang libclang-rt-14-dev valgrind procps docker.io"
 
 say() { printf '==> %s\n' "$*" >&2; }
 
@@ -124,10 +124,10 @@ do_build_tests() {
         || [ -n "$(find "$ROOT/ngx_squash_module" -newer "$BUILD/fuzz-merge" 2>/dev/null)" ]
     then
         say "compiling fuzz-merge"
+        # shellcheck disable=SC2086
         clang -g -O1 -fsanitize=fuzzer,address -I"$ROOT/ngx_squash_module" \
-            -o "$BUILD/fuzz-merge" "$ROOT/t/fuzz/fuzz_merge.c" \
-            "$ROOT"/ngx_squash_module/squash_{tar_reader,merger,decomp,layer}.c \
-            -lz -lzstd
+            -o "$BUILD/fuzz-merge" "$ROOT/t/fuzz/fuzz_merge.c" "${core[@]}" \
+            $CORE_LIBS
     fi
 }
 

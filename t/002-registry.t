@@ -49,10 +49,15 @@ d <id>/
 f <id>/VERSION
 f <id>/json
 f <id>/layer.tar
-f blobs/sha256/<config>
+f blobs/sha256/<digest>
 f manifest.json
+f oci-layout
+l blobs/sha256/<digest> => ../../<id>/layer.tar
+f blobs/sha256/<digest>
+f index.json
 --- squash_layer
 f 0644 0:0 16 contents =layer 5 contents
+d 0755 0:0 0 home/
 d 0700 1000:1000 0 home/user/
 f 0600 1000:1000 11 home/user/.profile =export A=1\n
 d 0755 0:0 0 srv/
@@ -62,6 +67,8 @@ f 0644 0:0 12 srv/file3 =from-layer-4
 f 0644 0:0 12 srv/file4 =from-layer-5
 l 0777 0:0 0 srv/latest => file4
 f 0755 0:0 10 srv/run =#!/bin/sh\n
+d 0755 0:0 0 usr/
+d 0755 0:0 0 usr/bin/
 f 4755 0:0 6 usr/bin/tool =binary
 --- no_error_log
 [error]

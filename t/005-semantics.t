@@ -60,7 +60,7 @@ GET /squash/sem/links-lower/v1
 --- squash_same_as_umoci: semantics sem/links-lower:v1
 --- squash_layer
 f 0755 0:0 2 bin/tool =v1
-h 0644 0:0 0 bin/tool-alias -> bin/tool
+h 0755 0:0 0 bin/tool-alias -> bin/tool
 f 0644 0:0 7 lib/b =chained
 h 0644 0:0 0 lib/c -> lib/b
 f 0644 0:0 1 lib/other =x

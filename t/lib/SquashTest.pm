@@ -8,12 +8,22 @@ package SquashTest;
 #       config's diff_id, and the body is as long as Content-Length said;
 #       incomplete: the client could tell it was cut short.
 #   --- squash_list     the outer entries, type and path ("<id>" and
-#                       "<config>" stand for the 64-hex names)
+#                       "<digest>" stand for the 64-hex names)
 #   --- squash_layer    the merged layer's entries, sorted by path
 #   --- squash_file: PATH   with --- squash_file_like: REGEX
 #   --- squash_same_as_umoci: FIXTURE NAME:TAG
 #       layer.tar extracts to the tree `umoci unpack` makes of the image
-#   --- squash_podman_load: NAME   `podman load` accepts it as NAME
+#   --- squash_podman_load: NAME [FIXTURE NAME:TAG]
+#       `podman load` accepts it as NAME, its tree is the layer's, and
+#       `podman inspect` shows the original's Entrypoint, Env, WorkingDir
+#   --- squash_skopeo: TRANSPORT FIXTURE NAME:TAG [REF]
+#       `skopeo copy docker-archive:` or `oci-archive:[...:REF]` into an OCI
+#       directory, then `umoci unpack`: the tree of the original image
+#   --- squash_docker: FIXTURE NAME:TAG LOADED-NAME
+#       `docker load` into a dockerd (vfs) started here; `docker create` +
+#       `docker export` give the tree of the original image, and
+#       `docker inspect` its Entrypoint, Env and WorkingDir
+#   --- squash_identical: URI    a second download of URI is the same bytes
 #   --- squash_slow_client: URI
 #       a second client reads URI slowly; nginx's memory must not follow
 #       the layer size
@@ -95,7 +105,7 @@ sub check {
         $file //= tmpfile($body);
         my $list = tool('list', "$file");
         $list =~ s/\b[0-9a-f]{64}(?=\/)/<id>/g;
-        $list =~ s{blobs/sha256/[0-9a-f]{64}}{blobs/sha256/<config>}g;
+        $list =~ s{blobs/sha256/[0-9a-f]{64}}{blobs/sha256/<digest>}g;
         $list =~ s/^(\S) \d+ /$1 /mg;
         Test::More::is($list, $block->squash_list, "$name - archive entries");
     }
@@ -125,6 +135,22 @@ sub check {
         podman_load($name, "$file", trimmed($block->squash_podman_load));
     }
 
+    if (defined $block->squash_skopeo) {
+        $file //= tmpfile($body);
+        skopeo_copy($name, "$file", trimmed($block->squash_skopeo));
+    }
+
+    if (defined $block->squash_docker) {
+        $file //= tmpfile($body);
+        docker_load($name, "$file", trimmed($block->squash_docker));
+    }
+
+    if (defined $block->squash_identical) {
+        my $again = http_get(trimmed($block->squash_identical));
+        Test::More::ok($again eq $body,
+                       "$name - a second download is the same bytes");
+    }
+
     if (defined $block->squash_slow_client) {
         slow_client($name, trimmed($block->squash_slow_client),
                     $block->squash_slow_client_max_rss_kb);
@@ -147,9 +173,9 @@ sub extract_layer {
     return 1;
 }
 
-sub same_as_umoci {
-    my ($name, $file, $what) = @_;
-    my ($fixture, $ref) = split ' ', $what;
+# the tree `umoci unpack` makes of a fixture image (cached)
+sub umoci_tree {
+    my ($name, $fixture, $ref) = @_;
     (my $ociref = $ref) =~ s{[/:]}{-}g;
     my $bundle = "$Fixtures/$fixture/umoci/$ociref";
 
@@ -165,21 +191,161 @@ sub same_as_umoci {
         }
     }
 
+    return tool('tree', "$bundle/rootfs");
+}
+
+sub same_as_umoci {
+    my ($name, $file, $what) = @_;
+    my ($fixture, $ref) = split ' ', $what;
+
+    my $theirs = umoci_tree($name, $fixture, $ref) // return;
+
     my $dir = File::Temp->newdir;
     if (!extract_layer($file, "$dir")) {
         Test::More::fail("$name - layer.tar extracts");
         return;
     }
 
-    my $ours = tool('tree', "$dir");
-    my $theirs = tool('tree', "$bundle/rootfs");
-
-    Test::More::is($ours, $theirs,
+    Test::More::is(tool('tree', "$dir"), $theirs,
                    "$name - squashed tree equals umoci unpack of $ref");
 }
 
+sub skopeo_copy {
+    my ($name, $file, $what) = @_;
+    my ($transport, $fixture, $ref, $tag) = split ' ', $what;
+
+    my $theirs = umoci_tree($name, $fixture, $ref) // return;
+    my $dir = File::Temp->newdir;
+    my $src = "$transport:$file" . ($tag ? ":$tag" : '');
+
+    my $out = `skopeo copy --quiet '$src' 'oci:$dir/oci:x' 2>&1`
+              . `umoci unpack --image '$dir/oci:x' '$dir/bundle' 2>&1`;
+    if ($? != 0) {
+        Test::More::fail("$name - skopeo copy $src");
+        Test::More::diag($out);
+        return;
+    }
+
+    Test::More::is(tool('tree', "$dir/bundle/rootfs"), $theirs,
+                   "$name - skopeo copy $transport: then umoci unpack gives"
+                   . " the tree of $ref");
+}
+
+sub http_get {
+    my $uri = shift;
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                     PeerPort => $ENV{TEST_NGINX_SERVER_PORT},
+                                     Proto => 'tcp') or die "connect: $!";
+    print $sock "GET $uri HTTP/1.1\r\nHost: localhost\r\n"
+                . "Connection: close\r\n\r\n";
+    local $/;
+    my $res = <$sock> // '';
+    close $sock;
+    $res =~ s/^.*?\r\n\r\n//s;
+    return $res;
+}
+
+# the original image's runtime config, as the fixture holds it
+sub original_config {
+    my ($fixture, $ref) = @_;
+    (my $ociref = $ref) =~ s{[/:]}{-}g;
+    require JSON::PP;
+    my $json = `skopeo inspect --config 'dir:$Fixtures/$fixture/dir/$ociref'`;
+    return JSON::PP::decode_json($json)->{config} // {};
+}
+
+my ($DockerDir, $DockerPid);
+
+sub docker {
+    my @args = @_;
+    return `docker -H 'unix://$DockerDir/docker.sock' @args 2>&1`;
+}
+
+sub start_dockerd {
+    return 1 if $DockerPid;
+
+    $DockerDir = File::Temp->newdir('/tmp/squash-docker-XXXXXX');
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>', "$DockerDir/dockerd.log";
+        open STDERR, '>&', \*STDOUT;
+        exec 'dockerd', '--storage-driver=vfs', "--data-root=$DockerDir/data",
+             "--exec-root=$DockerDir/exec", "--pidfile=$DockerDir/pid",
+             '-H', "unix://$DockerDir/docker.sock", '--iptables=false',
+             '--bridge=none';
+        exit 127;
+    }
+    $DockerPid = $pid;
+
+    for (1 .. 300) {
+        docker('version');
+        return 1 if $? == 0;
+        Time::HiRes::sleep(0.1);
+    }
+
+    Test::More::diag(`cat '$DockerDir/dockerd.log'`);
+    return 0;
+}
+
+END {
+    if ($DockerPid) {
+        kill 'TERM', $DockerPid;
+        waitpid $DockerPid, 0;
+    }
+}
+
+sub docker_load {
+    my ($name, $file, $what) = @_;
+    my ($fixture, $ref, $loaded) = split ' ', $what;
+
+    if (!start_dockerd()) {
+        Test::More::fail("$name - dockerd starts");
+        return;
+    }
+
+    my $out = docker('load', '-i', "'$file'");
+    Test::More::ok($? == 0 && $out =~ /Loaded image: \Q$loaded\E/,
+                   "$name - docker load gives $loaded")
+        or Test::More::diag($out);
+
+    my $id = docker('create', '--entrypoint', 'true', "'$loaded'");
+    chomp $id;
+
+    my $dir = File::Temp->newdir;
+    $out = docker('export', $id, '|', 'bsdtar', '-C', "'$dir'",
+                  '--numeric-owner', '-xpf', '-');
+
+    # what docker adds to every container
+    my %theirs = map { (/ (\S+)$/)[0] => 1 }
+                 split /\n/, umoci_tree($name, $fixture, $ref);
+    my @ours = grep {
+        my ($p) = / (\S+)$/;
+        $theirs{$p} || $p !~ m{^(\.dockerenv|dev|dev/.*|etc|etc/hostname
+                                 |etc/hosts|etc/mtab|etc/resolv\.conf|proc
+                                 |sys)$}x
+    } split /\n/, tool('tree', "$dir");
+
+    Test::More::is(join('', map { "$_\n" } @ours),
+                   umoci_tree($name, $fixture, $ref),
+                   "$name - docker export gives the tree of $ref");
+
+    my $cfg = original_config($fixture, $ref);
+    require JSON::PP;
+    my $got = JSON::PP::decode_json(
+        docker('inspect', '--format', "'{{json .Config}}'", "'$loaded'"));
+
+    for my $k (qw(Entrypoint Env WorkingDir)) {
+        Test::More::is_deeply($got->{$k}, $cfg->{$k},
+                              "$name - docker inspect: $k");
+    }
+
+    docker('rm', $id);
+    docker('rmi', "'$loaded'");
+}
+
 sub podman_load {
-    my ($name, $file, $want) = @_;
+    my ($name, $file, $what) = @_;
+    my ($want, $fixture, $ref) = split ' ', $what;
     my $root = File::Temp->newdir;
     my @podman = ('podman', '--storage-driver', 'vfs', '--root', "$root/root",
                   '--runroot', "$root/run", '--cgroup-manager', 'cgroupfs',
@@ -198,6 +364,18 @@ sub podman_load {
         Test::More::is(tool('tree', $mnt), tool('tree', "$dir"),
                        "$name - podman's image tree is the layer's");
         system("@podman image unmount '$want' >/dev/null 2>&1");
+
+        if ($fixture) {
+            my $cfg = original_config($fixture, $ref);
+            require JSON::PP;
+            my $got = JSON::PP::decode_json(
+                `@podman image inspect --format '{{json .Config}}' '$want'`);
+
+            for my $k (qw(Entrypoint Env WorkingDir)) {
+                Test::More::is_deeply($got->{$k}, $cfg->{$k},
+                                      "$name - podman inspect: $k");
+            }
+        }
     } else {
         Test::More::fail("$name - podman image mount: $mnt");
     }
