@@ -20,6 +20,8 @@ static ngx_int_t ngx_http_squash_collect(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_squash_blob(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx, ngx_chain_t *in);
+static ngx_int_t ngx_http_squash_count(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_squash_blob_get_buf(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_blob_out(ngx_http_request_t *r,
@@ -50,11 +52,17 @@ ngx_http_squash_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         return ngx_http_next_body_filter(r, in);
     }
 
-    if (ctx->sr_kind == NGX_HTTP_SQUASH_SR_BLOB) {
-        return ngx_http_squash_blob(r, ctx, in);
-    }
+    switch (ctx->sr_kind) {
 
-    return ngx_http_squash_collect(r, ctx, in);
+    case NGX_HTTP_SQUASH_SR_BLOB:
+        return ngx_http_squash_blob(r, ctx, in);
+
+    case NGX_HTTP_SQUASH_SR_COUNT:
+        return ngx_http_squash_count(r, ctx, in);
+
+    default:
+        return ngx_http_squash_collect(r, ctx, in);
+    }
 }
 
 
@@ -71,6 +79,7 @@ ngx_http_squash_collect(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
     u_char       *p;
     size_t        len, size;
     ngx_buf_t    *b;
+    ngx_uint_t    level;
     ngx_chain_t  *cl;
 
     for (cl = in; cl; cl = cl->next) {
@@ -92,7 +101,10 @@ ngx_http_squash_collect(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
         len = b->last - b->pos;
 
         if (len > ctx->doc_max - ctx->doc_len) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+            level = (ctx->sr_kind == NGX_HTTP_SQUASH_SR_PROBE)
+                    ? NGX_LOG_INFO : NGX_LOG_ERR;
+
+            ngx_log_error(level, r->connection->log, 0,
                           "squash: response of \"%V\" exceeds %uz bytes",
                           &r->uri, ctx->doc_max);
             b->pos = b->last;
@@ -121,6 +133,60 @@ ngx_http_squash_collect(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
         ngx_memcpy(ctx->doc + ctx->doc_len, b->pos, len);
         ctx->doc_len += len;
         b->pos = b->last;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A blob inflated to learn its size: nothing is kept but the count, so
+ * input is consumed as it comes.
+ */
+
+static ngx_int_t
+ngx_http_squash_count(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
+    ngx_chain_t *in)
+{
+    u_char                      *out;
+    ngx_buf_t                   *b;
+    ngx_chain_t                 *cl;
+    ngx_http_squash_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r->main, ngx_http_squash_module);
+
+    for (cl = in; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->last_buf || b->last_in_chain) {
+            ctx->count_eof = 1;
+        }
+
+        if (ctx->sr_failed || r->headers_out.status != NGX_HTTP_OK
+            || !ngx_buf_in_memory(b))
+        {
+            b->pos = b->last;
+            continue;
+        }
+
+        do {
+            out = ctx->count_buf;
+
+            if (squash_decomp_run(&ctx->count, (const u_char **) &b->pos,
+                                  b->last, &out,
+                                  ctx->count_buf + slcf->buffer_size)
+                != SQUASH_OK)
+            {
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                              "squash: counting \"%V\": %s", &r->uri,
+                              ctx->count.err);
+                ctx->sr_failed = 1;
+                b->pos = b->last;
+                break;
+            }
+
+        } while (b->pos < b->last
+                 || out == ctx->count_buf + slcf->buffer_size);
     }
 
     return NGX_OK;

@@ -40,6 +40,8 @@ static ngx_int_t ngx_http_squash_config(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_probe(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_count_layer(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, squash_blob_t *blob, ngx_uint_t ambiguous);
 static ngx_int_t ngx_http_squash_send_header(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_start_layer(ngx_http_request_t *r,
@@ -74,6 +76,13 @@ static ngx_int_t ngx_http_squash_init(ngx_conf_t *cf);
 
 
 static u_char  ngx_http_squash_zeros[NGX_HTTP_SQUASH_ZERO_SIZE];
+
+
+static ngx_conf_enum_t  ngx_http_squash_fallbacks[] = {
+    { ngx_string("count"), NGX_HTTP_SQUASH_FALLBACK_COUNT },
+    { ngx_string("fail"), NGX_HTTP_SQUASH_FALLBACK_FAIL },
+    { ngx_null_string, 0 }
+};
 
 
 static ngx_conf_num_bounds_t  ngx_http_squash_layers_bounds = {
@@ -121,6 +130,20 @@ static ngx_command_t  ngx_http_squash_commands[] = {
     { ngx_string("squash_formats"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_squash_formats,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("squash_size_fallback"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_squash_loc_conf_t, size_fallback),
+      &ngx_http_squash_fallbacks },
+
+    { ngx_string("squash_size_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_squash_size_cache,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -655,6 +678,12 @@ ngx_http_squash_doc_status(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
         return NGX_OK;
     }
 
+    if (ctx->sr_kind == NGX_HTTP_SQUASH_SR_PROBE
+        && status == NGX_HTTP_RANGE_NOT_SATISFIABLE)
+    {
+        return NGX_HTTP_BAD_GATEWAY;
+    }
+
     if (status == NGX_HTTP_UNAUTHORIZED || status == NGX_HTTP_FORBIDDEN) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "squash: %s of \"%V\": registry answered %ui",
@@ -894,47 +923,108 @@ ngx_http_squash_config(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
 
 /*
- * The size of each layer's tar: the blob size for plain tar, the gzip
- * ISIZE (the last four bytes of the blob) for gzip.
+ * The size of each layer's tar: the blob size for plain tar; for gzip the
+ * ISIZE (the last four bytes of the blob) where only one size fits it;
+ * otherwise, and for zstd, the blob inflated once and counted
+ * (squash_size_fallback).  A size cache hit skips all of it.
  */
 
 static ngx_int_t
 ngx_http_squash_probe(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 {
-    u_char         *p;
-    ngx_int_t       status;
-    squash_blob_t  *blob;
+    u_char                      *p;
+    uint32_t                     isize;
+    uint64_t                     size;
+    ngx_int_t                    status;
+    ngx_uint_t                   count;
+    squash_blob_t               *blob;
+    ngx_http_squash_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
+
+    if (ctx->sr == NULL && ctx->layer == 0
+        && ngx_http_squash_cache_get(slcf->size_cache, ctx->manifest_digest,
+                                     &size, &count)
+           == NGX_OK)
+    {
+        if (size) {
+            ctx->cached_size = size;
+            ctx->size_source = NGX_HTTP_SQUASH_SIZE_CACHE;
+            ctx->state = NGX_HTTP_SQUASH_HEADER;
+            return NGX_OK;
+        }
+
+        ctx->count_sizes = count ? 1 : 0;
+    }
 
     if (ctx->sr) {
         blob = &ctx->manifest.layers[ctx->layer];
 
         status = ngx_http_squash_doc_status(r, ctx, "layer size probe");
-        if (status != NGX_OK) {
-            return status;
-        }
 
-        ctx->sr = NULL;
+        if (ctx->sr_kind == NGX_HTTP_SQUASH_SR_COUNT) {
+            if (status != NGX_OK) {
+                return status;
+            }
 
-        if (ctx->sr_status == NGX_HTTP_PARTIAL_CONTENT && ctx->doc_len == 4) {
-            p = ctx->doc;
+            ctx->sr = NULL;
 
-        } else if (ctx->sr_status == NGX_HTTP_OK
-                   && ctx->doc_len == (size_t) blob->size
-                   && ctx->doc_len >= 4)
-        {
-            p = ctx->doc + ctx->doc_len - 4;
+            if (!ctx->count_eof || squash_decomp_finish(&ctx->count)
+                                   != SQUASH_OK)
+            {
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                              "squash: layer %s: %s", blob->digest,
+                              ctx->count_eof ? ctx->count.err
+                                             : "blob ended early");
+                return NGX_HTTP_BAD_GATEWAY;
+            }
+
+            ctx->unpacked += ctx->count.out_total;
+            ctx->size_source |= NGX_HTTP_SQUASH_SIZE_COUNT;
+            ctx->layer++;
 
         } else {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "squash: layer %s: size probe answered %ui with "
-                          "%uz bytes", blob->digest, ctx->sr_status,
-                          ctx->doc_len);
-            return NGX_HTTP_BAD_GATEWAY;
-        }
+            ctx->sr = NULL;
 
-        ctx->unpacked += (uint64_t) p[0] | (uint64_t) p[1] << 8
-                         | (uint64_t) p[2] << 16 | (uint64_t) p[3] << 24;
-        ctx->layer++;
+            if (status == NGX_OK && ctx->sr_status == NGX_HTTP_PARTIAL_CONTENT
+                && ctx->doc_len == 4)
+            {
+                p = ctx->doc;
+
+            } else if (status == NGX_OK && ctx->sr_status == NGX_HTTP_OK
+                       && ctx->doc_len == (size_t) blob->size
+                       && ctx->doc_len >= 4)
+            {
+                p = ctx->doc + ctx->doc_len - 4;
+
+            } else if (status == NGX_HTTP_BAD_GATEWAY
+                       || status == NGX_OK)
+            {
+                ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                              "squash: layer %s: no usable answer to the "
+                              "size probe (status %ui, %uz bytes)",
+                              blob->digest, ctx->sr_status, ctx->doc_len);
+                p = NULL;
+
+            } else {
+                return status;
+            }
+
+            isize = p ? ((uint32_t) p[0] | (uint32_t) p[1] << 8
+                         | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24)
+                      : 0;
+
+            if (p && squash_gzip_size((uint64_t) blob->size, isize, &size)
+                     == SQUASH_OK)
+            {
+                ctx->unpacked += size;
+                ctx->size_source |= NGX_HTTP_SQUASH_SIZE_ISIZE;
+                ctx->layer++;
+
+            } else {
+                return ngx_http_squash_count_layer(r, ctx, blob, p != NULL);
+            }
+        }
     }
 
     while (ctx->layer < ctx->manifest.nlayers) {
@@ -945,29 +1035,70 @@ ngx_http_squash_probe(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
             continue;
         }
 
-        switch (blob->comp) {
-
-        case SQUASH_COMP_NONE:
+        if (blob->comp == SQUASH_COMP_NONE) {
             ctx->unpacked += (uint64_t) blob->size;
+            ctx->size_source |= NGX_HTTP_SQUASH_SIZE_PLAIN;
             ctx->layer++;
             continue;
+        }
 
-        case SQUASH_COMP_GZIP:
+        if (blob->comp == SQUASH_COMP_GZIP && !ctx->count_sizes) {
             return ngx_http_squash_fetch(r, ctx, NGX_HTTP_SQUASH_SR_PROBE,
                                          "blobs", blob->digest);
-
-        default:
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "squash: layer %s: the size of %s layers cannot "
-                          "be known in advance yet", blob->digest,
-                          squash_comp_name(blob->comp));
-            return NGX_HTTP_NOT_IMPLEMENTED;
         }
+
+        return ngx_http_squash_count_layer(r, ctx, blob, 0);
     }
 
     ctx->state = NGX_HTTP_SQUASH_HEADER;
 
     return NGX_OK;
+}
+
+
+/* the fallback: inflate the blob once, count, discard */
+
+static ngx_int_t
+ngx_http_squash_count_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
+    squash_blob_t *blob, ngx_uint_t ambiguous)
+{
+    ngx_http_squash_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
+
+    if (slcf->size_fallback == NGX_HTTP_SQUASH_FALLBACK_FAIL) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "squash: layer %s: the size of this %s layer is not "
+                      "known up front, and squash_size_fallback is \"fail\"",
+                      blob->digest, squash_comp_name(blob->comp));
+        return NGX_HTTP_BAD_GATEWAY;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "squash: layer %s: counting its size%s", blob->digest,
+                   ambiguous ? ", ISIZE is ambiguous" : "");
+
+    if (ctx->count_init) {
+        squash_decomp_free(&ctx->count);
+        ctx->count_init = 0;
+    }
+
+    if (squash_decomp_init(&ctx->count, blob->comp) != SQUASH_OK) {
+        return NGX_ERROR;
+    }
+
+    ctx->count_init = 1;
+    ctx->count_eof = 0;
+
+    if (ctx->count_buf == NULL) {
+        ctx->count_buf = ngx_palloc(r->pool, slcf->buffer_size);
+        if (ctx->count_buf == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    return ngx_http_squash_fetch(r, ctx, NGX_HTTP_SQUASH_SR_COUNT, "blobs",
+                                 blob->digest);
 }
 
 
@@ -1050,8 +1181,10 @@ ngx_http_squash_send_header(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
     /* merging only drops entries: the tar sizes plus end blocks bound it */
 
-    a->layer_size = (ctx->unpacked + 2 * SQUASH_TAR_BLOCK
-                     + SQUASH_TAR_BLOCK - 1) & ~(uint64_t) (SQUASH_TAR_BLOCK - 1);
+    a->layer_size = ctx->cached_size
+                    ? ctx->cached_size
+                    : (ctx->unpacked + 2 * SQUASH_TAR_BLOCK + SQUASH_TAR_BLOCK
+                       - 1) & ~(uint64_t) (SQUASH_TAR_BLOCK - 1);
 
     if (squash_archive_start(a) != SQUASH_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -1228,6 +1361,11 @@ ngx_http_squash_padding(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     size_t     n;
     ngx_int_t  rc;
 
+    if (!ctx->merged_known) {
+        ctx->merged = ctx->layer_bytes;
+        ctx->merged_known = 1;
+    }
+
     for ( ;; ) {
         rc = ngx_http_squash_drained(r);
         if (rc != NGX_OK) {
@@ -1260,9 +1398,10 @@ ngx_http_squash_padding(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 static ngx_int_t
 ngx_http_squash_trailer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 {
-    char           hex[SQUASH_HEX_LEN + 1];
-    unsigned int   n;
-    unsigned char  md[EVP_MAX_MD_SIZE];
+    char                         hex[SQUASH_HEX_LEN + 1];
+    unsigned int                 n;
+    unsigned char                md[EVP_MAX_MD_SIZE];
+    ngx_http_squash_loc_conf_t  *slcf;
 
     if (EVP_DigestFinal_ex(ctx->sha, md, &n) != 1) {
         return NGX_ERROR;
@@ -1279,6 +1418,13 @@ ngx_http_squash_trailer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "squash: layer digest sha256:%s", hex);
 
+    /* the exact size: the merged entries and two end blocks */
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
+    ngx_http_squash_cache_put(slcf->size_cache, ctx->manifest_digest,
+                              ctx->merged + 2 * SQUASH_TAR_BLOCK, 0,
+                              r->connection->log);
+
     ctx->state = NGX_HTTP_SQUASH_FINISHED;
 
     return ngx_http_squash_output(r, ctx, ctx->archive.trailer.data,
@@ -1292,7 +1438,8 @@ ngx_int_t
 ngx_http_squash_layer_bytes(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
     u_char *p, size_t n)
 {
-    uint64_t  limit;
+    uint64_t                     limit;
+    ngx_http_squash_loc_conf_t  *slcf;
 
     limit = ctx->archive.layer_size;
 
@@ -1306,6 +1453,12 @@ ngx_http_squash_layer_bytes(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
                       "squash: \"%V\": merged layer exceeds the promised "
                       "%uL bytes, aborting", &ctx->name,
                       ctx->archive.layer_size);
+
+        /* the next request counts the layers instead of estimating */
+
+        slcf = ngx_http_get_module_loc_conf(r->main, ngx_http_squash_module);
+        ngx_http_squash_cache_put(slcf->size_cache, ctx->manifest_digest, 0,
+                                  1, r->connection->log);
         return NGX_ERROR;
     }
 
@@ -1498,6 +1651,8 @@ ngx_http_squash_create_loc_conf(ngx_conf_t *cf)
     conf->merge_memory = NGX_CONF_UNSET_SIZE;
     conf->max_layers = NGX_CONF_UNSET_UINT;
     conf->formats = NGX_CONF_UNSET_UINT;
+    conf->size_fallback = NGX_CONF_UNSET_UINT;
+    conf->size_cache = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -1522,6 +1677,9 @@ ngx_http_squash_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->max_layers, prev->max_layers, 128);
     ngx_conf_merge_uint_value(conf->formats, prev->formats,
                               SQUASH_FORMAT_ALL);
+    ngx_conf_merge_uint_value(conf->size_fallback, prev->size_fallback,
+                              NGX_HTTP_SQUASH_FALLBACK_COUNT);
+    ngx_conf_merge_ptr_value(conf->size_cache, prev->size_cache, NULL);
 
     if (conf->hostname == NULL) {
         conf->hostname = prev->hostname;

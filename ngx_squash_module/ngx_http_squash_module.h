@@ -31,6 +31,7 @@
 typedef enum {
     NGX_HTTP_SQUASH_SR_DOC = 1,         /* manifest, index, config */
     NGX_HTTP_SQUASH_SR_PROBE,           /* last 4 bytes of a gzip blob */
+    NGX_HTTP_SQUASH_SR_COUNT,           /* a blob inflated to count it */
     NGX_HTTP_SQUASH_SR_BLOB             /* a layer, transformed */
 } ngx_http_squash_sr_e;
 
@@ -62,7 +63,19 @@ typedef struct {
     size_t                     max_document_size;
     size_t                     merge_memory;
     ngx_uint_t                 max_layers;
+    ngx_uint_t                 size_fallback;
+    ngx_shm_zone_t            *size_cache;
 } ngx_http_squash_loc_conf_t;
+
+
+#define NGX_HTTP_SQUASH_FALLBACK_COUNT   1
+#define NGX_HTTP_SQUASH_FALLBACK_FAIL    2
+
+/* where the size of layer.tar came from, for $squash_size_source */
+#define NGX_HTTP_SQUASH_SIZE_PLAIN       0x01
+#define NGX_HTTP_SQUASH_SIZE_ISIZE       0x02
+#define NGX_HTTP_SQUASH_SIZE_COUNT       0x04
+#define NGX_HTTP_SQUASH_SIZE_CACHE       0x08
 
 
 typedef struct {
@@ -94,6 +107,13 @@ typedef struct {
     json_t                    *config;
     ngx_uint_t                 layer;           /* layers done, top down */
     uint64_t                   unpacked;        /* sum of tar sizes */
+    uint64_t                   cached_size;     /* from the size cache */
+    uint64_t                   merged;          /* layer.tar before padding */
+    ngx_uint_t                 size_source;
+
+    /* counting a blob's inflated size */
+    squash_decomp_t            count;
+    u_char                    *count_buf;
 
     squash_archive_t           archive;
     squash_merger_t           *merger;
@@ -118,6 +138,10 @@ typedef struct {
     unsigned                   lx_init:1;
     unsigned                   refetching:1;    /* a layer's second pass */
     unsigned                   from_index:1;
+    unsigned                   count_init:1;
+    unsigned                   count_eof:1;
+    unsigned                   count_sizes:1;   /* estimates failed before */
+    unsigned                   merged_known:1;
     unsigned                   blob_last:1;
     unsigned                   blob_done:1;
     unsigned                   nomem:1;
@@ -129,6 +153,13 @@ extern ngx_module_t  ngx_http_squash_module;
 
 
 ngx_int_t ngx_http_squash_body_filter_init(ngx_conf_t *cf);
+
+ngx_int_t ngx_http_squash_cache_get(ngx_shm_zone_t *zone, const char *digest,
+    uint64_t *size, ngx_uint_t *count);
+void ngx_http_squash_cache_put(ngx_shm_zone_t *zone, const char *digest,
+    uint64_t size, ngx_uint_t count, ngx_log_t *log);
+char *ngx_http_squash_size_cache(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 ngx_int_t ngx_http_squash_blob_finish(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 ngx_int_t ngx_http_squash_layer_bytes(ngx_http_request_t *r,

@@ -132,9 +132,9 @@ squash_decomp_gzip(squash_decomp_t *d, const unsigned char **in,
 {
     int  rc;
 
-    while (*in < in_end && *out < out_end) {
+    while ((*in < in_end || d->more) && *out < out_end) {
 
-        if (d->at_end && d->members) {
+        if (d->at_end && d->members && *in < in_end) {
 
             /* another gzip member follows the one that ended */
 
@@ -162,10 +162,12 @@ squash_decomp_gzip(squash_decomp_t *d, const unsigned char **in,
         d->out_total += d->zs.next_out - *out;
         *in = d->zs.next_in;
         *out = d->zs.next_out;
+        d->more = (d->zs.avail_out == 0);
 
         if (rc == Z_STREAM_END) {
             d->at_end = 1;
             d->members++;
+            d->more = 0;
             continue;
         }
 
@@ -178,6 +180,7 @@ squash_decomp_gzip(squash_decomp_t *d, const unsigned char **in,
         d->at_end = 0;
 
         if (rc == Z_BUF_ERROR) {
+            d->more = 0;
             break;
         }
     }
@@ -195,7 +198,7 @@ squash_decomp_zstd(squash_decomp_t *d, const unsigned char **in,
     ZSTD_inBuffer   ib;
     ZSTD_outBuffer  ob;
 
-    while (*in < in_end && *out < out_end) {
+    while ((*in < in_end || d->more) && *out < out_end) {
         ib.src = *in;
         ib.size = in_end - *in;
         ib.pos = 0;
@@ -216,8 +219,10 @@ squash_decomp_zstd(squash_decomp_t *d, const unsigned char **in,
         d->out_total += ob.pos;
 
         d->at_end = (rc == 0);
+        d->more = (ob.pos == ob.size);
 
         if (ib.pos == 0 && ob.pos == 0) {
+            d->more = 0;
             break;
         }
     }
@@ -229,7 +234,7 @@ squash_decomp_zstd(squash_decomp_t *d, const unsigned char **in,
 int
 squash_decomp_finish(squash_decomp_t *d)
 {
-    if (d->at_end) {
+    if (d->at_end && !d->more) {
         return SQUASH_OK;
     }
 
@@ -238,4 +243,33 @@ squash_decomp_finish(squash_decomp_t *d)
              (unsigned long long) d->in_total);
 
     return SQUASH_ERROR;
+}
+
+
+int
+squash_gzip_size(uint64_t compressed, uint32_t isize, uint64_t *size)
+{
+    uint64_t  payload, max, min;
+
+    /* a gzip member has a 10-byte header and an 8-byte trailer */
+
+    if (compressed < 18) {
+        return SQUASH_AGAIN;
+    }
+
+    payload = compressed - 18;
+
+    /* deflate expands data by at most 5 bytes per 64 KiB stored block */
+    min = payload > 5 ? payload - 5 - payload / 13107 : 0;
+
+    /* and compresses it at most 1032 to 1 */
+    max = payload * 1032 + 1032;
+
+    if (isize < min || (uint64_t) isize + ((uint64_t) 1 << 32) <= max) {
+        return SQUASH_AGAIN;
+    }
+
+    *size = isize;
+
+    return SQUASH_OK;
 }

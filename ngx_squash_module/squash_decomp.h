@@ -31,6 +31,8 @@ typedef struct {
     uint64_t            out_total;
 
     unsigned            members;
+    unsigned            more:1;         /* output filled up: more may
+                                           come without more input */
     unsigned            zs_init:1;
     unsigned            at_end:1;       /* between gzip members or frames */
 
@@ -41,7 +43,10 @@ typedef struct {
 int squash_decomp_init(squash_decomp_t *d, squash_comp_e kind);
 void squash_decomp_free(squash_decomp_t *d);
 
-/* SQUASH_OK (possibly without progress: more input wanted) or SQUASH_ERROR */
+/*
+ * SQUASH_OK (possibly without progress: more input wanted) or SQUASH_ERROR;
+ * while d->more is set, call again even without input
+ */
 int squash_decomp_run(squash_decomp_t *d, const unsigned char **in,
     const unsigned char *in_end, unsigned char **out,
     const unsigned char *out_end);
@@ -50,6 +55,15 @@ int squash_decomp_run(squash_decomp_t *d, const unsigned char **in,
 int squash_decomp_finish(squash_decomp_t *d);
 
 const char *squash_comp_name(squash_comp_e kind);
+
+/*
+ * The uncompressed size of a single-member gzip blob of `compressed` bytes
+ * whose ISIZE (size mod 2^32) is `isize`: SQUASH_OK when only one size
+ * fits deflate's bounds (at most 1032:1, at least the stored size), else
+ * SQUASH_AGAIN.  A multi-member blob cannot be told from its last member
+ * here: the stream catches that.
+ */
+int squash_gzip_size(uint64_t compressed, uint32_t isize, uint64_t *size);
 
 
 #endif /* _SQUASH_DECOMP_H_INCLUDED_ */

@@ -240,7 +240,7 @@ squash_layer_run(squash_layer_t *l, const unsigned char **in,
         l->sp = l->scratch;
         l->sl = l->scratch;
 
-        if (*in == in_end) {
+        if (*in == in_end && !l->decomp.more) {
 
             if (!last) {
                 return SQUASH_OK;
@@ -272,6 +272,10 @@ squash_layer_run(squash_layer_t *l, const unsigned char **in,
 
         if (l->sl == l->sp && *in != in_end) {
             /* the decompressor wants more than this to make progress */
+            return SQUASH_OK;
+        }
+
+        if (l->sl == l->sp && *in == in_end && !last) {
             return SQUASH_OK;
         }
     }

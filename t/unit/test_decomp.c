@@ -86,6 +86,40 @@ test_gzip_members(void **state)
 
 
 static void
+test_gzip_pending_output(void **state)
+{
+    char           *zeros;
+    squash_bytes_t  z, out = { 0 };
+
+    (void) state;
+
+    /* a few hundred bytes of input hold a megabyte: the input runs out
+       long before the output, which must still all come out */
+
+    zeros = calloc(1, 1 << 20);
+    z = unit_gzip(zeros, 1 << 20);
+
+    assert_int_equal(run(SQUASH_COMP_GZIP, &z, z.len, &out), SQUASH_OK);
+    assert_int_equal(out.len, 1 << 20);
+
+    /* zstd takes all its input at once and holds the output */
+    z.len = 0;
+    z.cap = ZSTD_compressBound(1 << 20) + 1;
+    z.data = realloc(z.data, z.cap);
+    z.len = ZSTD_compress(z.data, z.cap, zeros, 1 << 20, 3);
+    assert_false(ZSTD_isError(z.len));
+
+    out.len = 0;
+    assert_int_equal(run(SQUASH_COMP_ZSTD, &z, z.len, &out), SQUASH_OK);
+    assert_int_equal(out.len, 1 << 20);
+
+    free(zeros);
+    squash_bytes_free(&z);
+    squash_bytes_free(&out);
+}
+
+
+static void
 test_gzip_truncated(void **state)
 {
     squash_bytes_t  a, out = { 0 };
@@ -169,6 +203,7 @@ unit_decomp(void)
 {
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_gzip_members),
+        cmocka_unit_test(test_gzip_pending_output),
         cmocka_unit_test(test_gzip_truncated),
         cmocka_unit_test(test_gzip_garbage),
         cmocka_unit_test(test_empty),

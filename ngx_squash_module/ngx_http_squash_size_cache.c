@@ -1,0 +1,321 @@
+
+/*
+ * ngx_squash: the size cache, a shared-memory zone that remembers per
+ * manifest digest the exact size of the merged layer once a stream
+ * completed (later downloads carry no padding), or that its estimate
+ * failed (later downloads count the layers' sizes by inflating them).
+ *
+ *     squash_size_cache zone=squash:1m;
+ */
+
+
+#include "ngx_http_squash_module.h"
+
+
+typedef struct {
+    ngx_rbtree_t                  rbtree;
+    ngx_rbtree_node_t             sentinel;
+    ngx_queue_t                   lru;
+} ngx_http_squash_cache_sh_t;
+
+
+typedef struct {
+    ngx_http_squash_cache_sh_t   *sh;
+    ngx_slab_pool_t              *shpool;
+} ngx_http_squash_cache_t;
+
+
+typedef struct {
+    ngx_rbtree_node_t             node;
+    ngx_queue_t                   queue;
+    u_char                        digest[SQUASH_DIGEST_LEN];
+    uint64_t                      size;
+    ngx_uint_t                    count;
+} ngx_http_squash_cache_node_t;
+
+
+static ngx_http_squash_cache_node_t *
+ngx_http_squash_cache_lookup(ngx_http_squash_cache_t *cache, ngx_uint_t hash,
+    const char *digest)
+{
+    ngx_int_t                      rc;
+    ngx_rbtree_node_t             *node, *sentinel;
+    ngx_http_squash_cache_node_t  *cn;
+
+    node = cache->sh->rbtree.root;
+    sentinel = cache->sh->rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (hash < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (hash > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        cn = (ngx_http_squash_cache_node_t *) node;
+
+        rc = ngx_memcmp(digest, cn->digest, SQUASH_DIGEST_LEN);
+
+        if (rc == 0) {
+            return cn;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+ngx_int_t
+ngx_http_squash_cache_get(ngx_shm_zone_t *zone, const char *digest,
+    uint64_t *size, ngx_uint_t *count)
+{
+    ngx_uint_t                     hash;
+    ngx_http_squash_cache_t       *cache;
+    ngx_http_squash_cache_node_t  *cn;
+
+    if (zone == NULL) {
+        return NGX_DECLINED;
+    }
+
+    cache = zone->data;
+    hash = ngx_crc32_short((u_char *) digest, SQUASH_DIGEST_LEN);
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    cn = ngx_http_squash_cache_lookup(cache, hash, digest);
+
+    if (cn) {
+        *size = cn->size;
+        *count = cn->count;
+        ngx_queue_remove(&cn->queue);
+        ngx_queue_insert_head(&cache->sh->lru, &cn->queue);
+    }
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    return cn ? NGX_OK : NGX_DECLINED;
+}
+
+
+void
+ngx_http_squash_cache_put(ngx_shm_zone_t *zone, const char *digest,
+    uint64_t size, ngx_uint_t count, ngx_log_t *log)
+{
+    ngx_uint_t                     hash, i;
+    ngx_queue_t                   *q;
+    ngx_http_squash_cache_t       *cache;
+    ngx_http_squash_cache_node_t  *cn;
+
+    if (zone == NULL) {
+        return;
+    }
+
+    cache = zone->data;
+    hash = ngx_crc32_short((u_char *) digest, SQUASH_DIGEST_LEN);
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    cn = ngx_http_squash_cache_lookup(cache, hash, digest);
+
+    if (cn == NULL) {
+
+        for (i = 0; i < 2; i++) {
+            cn = ngx_slab_alloc_locked(cache->shpool,
+                                       sizeof(ngx_http_squash_cache_node_t));
+            if (cn || ngx_queue_empty(&cache->sh->lru)) {
+                break;
+            }
+
+            /* full: the least recently used entry makes room */
+
+            q = ngx_queue_last(&cache->sh->lru);
+            ngx_queue_remove(q);
+            cn = ngx_queue_data(q, ngx_http_squash_cache_node_t, queue);
+            ngx_rbtree_delete(&cache->sh->rbtree, &cn->node);
+            ngx_slab_free_locked(cache->shpool, cn);
+            cn = NULL;
+        }
+
+        if (cn == NULL) {
+            ngx_shmtx_unlock(&cache->shpool->mutex);
+            ngx_log_error(NGX_LOG_WARN, log, 0,
+                          "squash: size cache \"%V\" is full", &zone->shm.name);
+            return;
+        }
+
+        cn->node.key = hash;
+        ngx_memcpy(cn->digest, digest, SQUASH_DIGEST_LEN);
+        cn->size = 0;
+        cn->count = 0;
+        ngx_rbtree_insert(&cache->sh->rbtree, &cn->node);
+        ngx_queue_insert_head(&cache->sh->lru, &cn->queue);
+    }
+
+    if (size) {
+        cn->size = size;
+    }
+
+    if (count) {
+        cn->count = 1;
+        cn->size = 0;
+    }
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+}
+
+
+static void
+ngx_http_squash_cache_insert(ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
+    ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t             **p;
+    ngx_http_squash_cache_node_t   *cn, *ct;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+            p = &temp->right;
+
+        } else {
+            cn = (ngx_http_squash_cache_node_t *) node;
+            ct = (ngx_http_squash_cache_node_t *) temp;
+
+            p = (ngx_memcmp(cn->digest, ct->digest, SQUASH_DIGEST_LEN) < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+static ngx_int_t
+ngx_http_squash_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_squash_cache_t  *ocache = data;
+
+    ngx_http_squash_cache_t  *cache;
+
+    cache = shm_zone->data;
+
+    if (ocache) {
+        cache->sh = ocache->sh;
+        cache->shpool = ocache->shpool;
+        return NGX_OK;
+    }
+
+    cache->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        cache->sh = cache->shpool->data;
+        return NGX_OK;
+    }
+
+    cache->sh = ngx_slab_alloc(cache->shpool,
+                               sizeof(ngx_http_squash_cache_sh_t));
+    if (cache->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    cache->shpool->data = cache->sh;
+
+    ngx_rbtree_init(&cache->sh->rbtree, &cache->sh->sentinel,
+                    ngx_http_squash_cache_insert);
+    ngx_queue_init(&cache->sh->lru);
+
+    return NGX_OK;
+}
+
+
+char *
+ngx_http_squash_size_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_squash_loc_conf_t *slcf = conf;
+
+    u_char                   *p;
+    ssize_t                   size;
+    ngx_str_t                *value, name, s;
+    ngx_http_squash_cache_t  *cache;
+
+    if (slcf->size_cache != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        slcf->size_cache = NULL;
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strncmp(value[1].data, "zone=", 5) != 0) {
+        return "expects \"zone=name:size\" or \"off\"";
+    }
+
+    name.data = value[1].data + 5;
+
+    p = (u_char *) ngx_strchr(name.data, ':');
+    if (p == NULL) {
+        return "expects \"zone=name:size\"";
+    }
+
+    name.len = p - name.data;
+
+    s.data = p + 1;
+    s.len = value[1].data + value[1].len - s.data;
+
+    size = ngx_parse_size(&s);
+
+    if (name.len == 0 || size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is too small", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    cache = ngx_pcalloc(cf->pool, sizeof(ngx_http_squash_cache_t));
+    if (cache == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    slcf->size_cache = ngx_shared_memory_add(cf, &name, size,
+                                             &ngx_http_squash_module);
+    if (slcf->size_cache == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (slcf->size_cache->data) {
+        /* the same zone in another location */
+        return NGX_CONF_OK;
+    }
+
+    slcf->size_cache->init = ngx_http_squash_cache_init_zone;
+    slcf->size_cache->data = cache;
+
+    return NGX_CONF_OK;
+}
