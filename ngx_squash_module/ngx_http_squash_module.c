@@ -42,6 +42,8 @@ static ngx_int_t ngx_http_squash_probe(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_count_layer(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx, squash_blob_t *blob, ngx_uint_t ambiguous);
+static ngx_int_t ngx_http_squash_etag(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_send_header(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_start_layer(ngx_http_request_t *r,
@@ -72,6 +74,9 @@ static char *ngx_http_squash_platform(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_squash_formats(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_http_squash_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_http_squash_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_squash_init(ngx_conf_t *cf);
 
 
@@ -187,8 +192,36 @@ static ngx_command_t  ngx_http_squash_commands[] = {
 };
 
 
+#define NGX_HTTP_SQUASH_VAR_LAYER_SIZE   0
+#define NGX_HTTP_SQUASH_VAR_PADDING      1
+#define NGX_HTTP_SQUASH_VAR_LAYERS       2
+#define NGX_HTTP_SQUASH_VAR_DROPPED      3
+#define NGX_HTTP_SQUASH_VAR_SOURCE       4
+
+
+static ngx_http_variable_t  ngx_http_squash_vars[] = {
+
+    { ngx_string("squash_layer_size"), NULL, ngx_http_squash_variable,
+      NGX_HTTP_SQUASH_VAR_LAYER_SIZE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("squash_padding"), NULL, ngx_http_squash_variable,
+      NGX_HTTP_SQUASH_VAR_PADDING, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("squash_layers"), NULL, ngx_http_squash_variable,
+      NGX_HTTP_SQUASH_VAR_LAYERS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("squash_dropped"), NULL, ngx_http_squash_variable,
+      NGX_HTTP_SQUASH_VAR_DROPPED, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("squash_size_source"), NULL, ngx_http_squash_variable,
+      NGX_HTTP_SQUASH_VAR_SOURCE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
 static ngx_http_module_t  ngx_http_squash_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_squash_add_variables,         /* preconfiguration */
     ngx_http_squash_init,                  /* postconfiguration */
 
     NULL,                                  /* create main configuration */
@@ -1102,6 +1135,51 @@ ngx_http_squash_count_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
 }
 
 
+/*
+ * The ETag names everything the bytes depend on: the image (manifest
+ * digest), the size promised for layer.tar, the names and the parts.
+ * The not_modified filter answers If-None-Match with it.
+ */
+
+static ngx_int_t
+ngx_http_squash_etag(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    u_char            *p, buf[1024];
+    char               hex[SQUASH_HEX_LEN + 1];
+    ngx_table_elt_t   *etag;
+    squash_archive_t  *a;
+
+    a = &ctx->archive;
+
+    p = ngx_snprintf(buf, sizeof(buf), "%s %uL %ui %s %s", ctx->manifest_digest,
+                     a->layer_size, (ngx_uint_t) a->formats, a->repo, a->tag);
+
+    if (squash_sha256_hex(buf, p - buf, hex) != SQUASH_OK) {
+        return NGX_ERROR;
+    }
+
+    etag = ngx_list_push(&r->headers_out.headers);
+    if (etag == NULL) {
+        return NGX_ERROR;
+    }
+
+    etag->value.data = ngx_pnalloc(r->pool, 34);
+    if (etag->value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    etag->hash = 1;
+    ngx_str_set(&etag->key, "ETag");
+    etag->value.len = ngx_sprintf(etag->value.data, "\"%*s\"", (size_t) 32,
+                                  hex)
+                      - etag->value.data;
+
+    r->headers_out.etag = etag;
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_squash_send_header(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 {
@@ -1190,6 +1268,10 @@ ngx_http_squash_send_header(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "squash: \"%V\": %s", &ctx->name, a->err);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_squash_etag(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     r->headers_out.status = NGX_HTTP_OK;
@@ -1831,6 +1913,114 @@ ngx_http_squash_formats(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_squash_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_squash_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+/* for the access log: empty until the value is known */
+
+static ngx_int_t
+ngx_http_squash_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+    uintptr_t data)
+{
+    u_char                       *p;
+    uint64_t                      n;
+    ngx_http_squash_ctx_t        *ctx;
+    const squash_merger_stats_t  *st;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_squash_module);
+
+    if (ctx == NULL || !ctx->header_sent) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_OFF_T_LEN + sizeof("isize+count+plain"));
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->data = p;
+
+    switch (data) {
+
+    case NGX_HTTP_SQUASH_VAR_LAYER_SIZE:
+        n = ctx->archive.layer_size;
+        break;
+
+    case NGX_HTTP_SQUASH_VAR_PADDING:
+        if (!ctx->merged_known) {
+            v->not_found = 1;
+            return NGX_OK;
+        }
+
+        /* zeros after the merged entries and their two end blocks */
+        n = ctx->archive.layer_size - ctx->merged - 2 * SQUASH_TAR_BLOCK;
+        break;
+
+    case NGX_HTTP_SQUASH_VAR_LAYERS:
+        n = ctx->manifest.nlayers;
+        break;
+
+    case NGX_HTTP_SQUASH_VAR_DROPPED:
+        st = squash_merger_stats(ctx->merger);
+        n = st->hidden + st->whiteouts + st->unsafe + st->links_dropped;
+        break;
+
+    default: /* NGX_HTTP_SQUASH_VAR_SOURCE */
+        if (ctx->size_source & NGX_HTTP_SQUASH_SIZE_CACHE) {
+            p = ngx_cpymem(p, "cache", 5);
+
+        } else {
+            if (ctx->size_source & NGX_HTTP_SQUASH_SIZE_ISIZE) {
+                p = ngx_cpymem(p, "isize+", 6);
+            }
+
+            if (ctx->size_source & NGX_HTTP_SQUASH_SIZE_COUNT) {
+                p = ngx_cpymem(p, "count+", 6);
+            }
+
+            if (ctx->size_source & NGX_HTTP_SQUASH_SIZE_PLAIN) {
+                p = ngx_cpymem(p, "plain+", 6);
+            }
+
+            if (p > v->data) {
+                p--;
+            }
+        }
+
+        v->len = p - v->data;
+        v->valid = 1;
+        v->no_cacheable = 1;
+        v->not_found = 0;
+
+        return NGX_OK;
+    }
+
+    v->len = ngx_sprintf(p, "%uL", n) - p;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
 }
 
 

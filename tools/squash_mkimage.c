@@ -16,6 +16,8 @@
  *   image NAME:TAG            starts an image
  *   format oci|docker         manifest media types (default oci)
  *   compression gzip|none|zstd   for the layers that follow
+ *   compression gzip-split N  gzip in two members, the first holding N
+ *                             bytes of tar (an ISIZE that lies)
  *   env K=V | cmd ARG... | entrypoint ARG... | workdir DIR | user U
  *   config-set KEY JSON       any key of the config's "config" object
  *   layer                     starts a layer
@@ -66,6 +68,8 @@ typedef struct {
     long long       size;
     int             literal;
     int             mtcomp;     /* what the media type says */
+    long long       split;      /* gzip: end the first member here */
+    long long       raw_total;
 } layer_t;
 
 
@@ -74,6 +78,7 @@ typedef struct {
     char            tag[128];
     int             docker;
     int             comp;
+    long long       split;
     int             gnu;
     json_t         *cfg;        /* the "config" object */
     json_t         *layers;     /* descriptors */
@@ -150,6 +155,19 @@ layer_feed(layer_t *l, const void *p, size_t n, int finish)
     ZSTD_outBuffer  ob;
     size_t          rc;
 
+    if (l->split && l->raw_total < l->split
+        && l->raw_total + (long long) n >= l->split)
+    {
+        size_t  first = (size_t) (l->split - l->raw_total);
+
+        l->split = 0;
+        layer_feed(l, p, first, 1);
+        deflateReset(&l->zs);
+        p = (const char *) p + first;
+        n -= first;
+    }
+
+    l->raw_total += n;
     EVP_DigestUpdate(l->raw, p, n);
 
     switch (l->comp) {
@@ -210,6 +228,7 @@ layer_begin(image_t *im, int literal)
     l = calloc(1, sizeof(layer_t));
     l->literal = literal;
     l->mtcomp = im->comp;
+    l->split = literal ? 0 : im->split;
     l->comp = literal ? 0 : im->comp;
     l->raw = EVP_MD_CTX_new();
     l->blob = EVP_MD_CTX_new();
@@ -812,6 +831,12 @@ main(int argc, char **argv)
             w = word(&p);
             im.comp = !w ? 1 : strcmp(w, "none") == 0 ? 0
                     : strcmp(w, "zstd") == 0 ? 2 : 1;
+            im.split = 0;
+
+            if (w && strcmp(w, "gzip-split") == 0) {
+                w = word(&p);
+                im.split = w ? strtoll(w, NULL, 10) : 0;
+            }
 
         } else if (strcmp(cmd, "env") == 0 || strcmp(cmd, "cmd") == 0
                    || strcmp(cmd, "entrypoint") == 0)

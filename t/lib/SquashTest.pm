@@ -24,6 +24,16 @@ package SquashTest;
 #       `docker export` give the tree of the original image, and
 #       `docker inspect` its Entrypoint, Env and WorkingDir
 #   --- squash_identical: URI    a second download of URI is the same bytes
+#   --- squash_head_matches: URI HEAD and GET agree, GET keeps its length
+#   --- squash_304: URI          If-None-Match with the ETag gives 304
+#   --- squash_then: URI         a second download, which must be complete
+#   --- squash_access_log        regexes, one per line of
+#                                logs/squash-<block number>.log
+#   --- squash_padding_within: PERCENT BYTES
+#       the first line of that log, "<layer size> <padding> ...",
+#       pads at most PERCENT % of the size plus BYTES
+#   --- squash_download: URI     curl into a file: whole, and as long as
+#                                Content-Length said
 #   --- squash_slow_client: URI
 #       a second client reads URI slowly; nginx's memory must not follow
 #       the layer size
@@ -151,6 +161,86 @@ sub check {
                        "$name - a second download is the same bytes");
     }
 
+    if (defined $block->squash_head_matches) {
+        my $uri = trimmed($block->squash_head_matches);
+        my ($hs, $hh, $hb) = http_request('HEAD', $uri);
+        my ($gs, $gh, $gb) = http_request('GET', $uri);
+        Test::More::is($hh->{'content-length'}, $gh->{'content-length'},
+                       "$name - HEAD and GET promise the same length");
+        Test::More::is(length $gb, $gh->{'content-length'},
+                       "$name - GET sends as many bytes as it promised");
+        Test::More::is($hh->{etag}, $gh->{etag}, "$name - the same ETag");
+        Test::More::is($hb, '', "$name - HEAD has no body");
+    }
+
+    if (defined $block->squash_304) {
+        my $uri = trimmed($block->squash_304);
+        my (undef, $h) = http_request('HEAD', $uri);
+        my $etag = $h->{etag} // '';
+        Test::More::like($etag, qr/^"[0-9a-f]{32}"$/, "$name - an ETag");
+        my ($st, undef, $b) = http_request('GET', $uri,
+                                           "If-None-Match: $etag");
+        Test::More::is($st, 304, "$name - If-None-Match gives 304");
+        Test::More::is($b, '', "$name - 304 has no body");
+        ($st) = http_request('GET', $uri, 'If-None-Match: "other"');
+        Test::More::is($st, 200, "$name - another ETag gives 200");
+    }
+
+    if (defined $block->squash_then) {
+        # a second download, after the first one
+        my $uri = trimmed($block->squash_then);
+        my ($st, $h, $b) = http_request('GET', $uri);
+        my $f2 = tmpfile($b);
+        my ($got) = split /[\s:]+/, tool('check', "$f2");
+        Test::More::is($got // '', 'complete',
+                       "$name - the next download is complete");
+        Test::More::is(length $b, $h->{'content-length'} // -1,
+                       "$name - and as long as it promised");
+    }
+
+    if (defined $block->squash_padding_within) {
+        # the first logged request: "<layer size> <padding> ..."
+        Time::HiRes::sleep(0.1);
+        my $servroot = Test::Nginx::Socket::servroot();
+        my $seq = $block->seq_num;
+        open my $fh, '<', "$servroot/logs/squash-$seq.log" or die $!;
+        my ($size, $pad) = split ' ', (<$fh> // '');
+        close $fh;
+        my ($pct, $bytes) = split ' ', trimmed($block->squash_padding_within);
+        Test::More::ok(defined $pad && $pad <= $size * $pct / 100 + $bytes,
+                       "$name - padding $pad of $size is within $pct % + "
+                       . "$bytes");
+    }
+
+    if (defined $block->squash_download) {
+        # big archives: through curl into a file, then checked
+        my $uri = trimmed($block->squash_download);
+        my $dir = File::Temp->newdir;
+        my $out = `curl -sS -D '$dir/h' -o '$dir/a.tar' 'http://127.0.0.1:$ENV{TEST_NGINX_SERVER_PORT}$uri' 2>&1`;
+        my ($cl) = `cat '$dir/h'` =~ /^Content-Length:\s*(\d+)/mi;
+        Test::More::is(-s "$dir/a.tar", $cl,
+                       "$name - as many bytes as Content-Length said")
+            or Test::More::diag($out);
+        my ($got) = split /[\s:]+/, tool('check', "$dir/a.tar");
+        Test::More::is($got // '', 'complete', "$name - the archive is whole");
+    }
+
+    if (defined $block->squash_access_log) {
+        Time::HiRes::sleep(0.1);
+        my $servroot = Test::Nginx::Socket::servroot();
+        my $seq = $block->seq_num;
+        open my $fh, '<', "$servroot/logs/squash-$seq.log" or die $!;
+        my @lines = <$fh>;
+        close $fh;
+        my @want = grep { length } split /\n/, $block->squash_access_log;
+        Test::More::is(scalar @lines, scalar @want,
+                       "$name - access log lines");
+        for my $i (0 .. $#want) {
+            Test::More::like($lines[$i] // '', qr/$want[$i]/,
+                             "$name - access log line " . ($i + 1));
+        }
+    }
+
     if (defined $block->squash_slow_client) {
         slow_client($name, trimmed($block->squash_slow_client),
                     $block->squash_slow_client_max_rss_kb);
@@ -231,18 +321,30 @@ sub skopeo_copy {
                    . " the tree of $ref");
 }
 
-sub http_get {
-    my $uri = shift;
+# (status, {lower-case header => value}, body) of one request
+sub http_request {
+    my ($method, $uri, @headers) = @_;
     my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                      PeerPort => $ENV{TEST_NGINX_SERVER_PORT},
                                      Proto => 'tcp') or die "connect: $!";
-    print $sock "GET $uri HTTP/1.1\r\nHost: localhost\r\n"
+    print $sock "$method $uri HTTP/1.1\r\nHost: localhost\r\n"
+                . join('', map { "$_\r\n" } @headers)
                 . "Connection: close\r\n\r\n";
     local $/;
     my $res = <$sock> // '';
     close $sock;
-    $res =~ s/^.*?\r\n\r\n//s;
-    return $res;
+
+    my ($head, $body) = split /\r\n\r\n/, $res, 2;
+    my ($status) = $head =~ m{^HTTP/\S+ (\d+)};
+    my %h = map { /^([^:]+):\s*(.*)$/ ? (lc $1 => $2) : () }
+            split /\r\n/, $head;
+
+    return ($status // 0, \%h, $body // '');
+}
+
+sub http_get {
+    my (undef, undef, $body) = http_request('GET', shift);
+    return $body;
 }
 
 # the original image's runtime config, as the fixture holds it

@@ -1,0 +1,146 @@
+# Exact sizes and HTTP semantics: Content-Length kept, HEAD, ETag and 304,
+# padding bounds, the size cache, estimates that fail, layers over 4 GiB.
+
+use lib 't/lib';
+use Test::Nginx::Socket 'no_plan';
+use SquashTest;
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    $block->set_value('http_config', <<'END')
+    log_format squash '$squash_layer_size $squash_padding $squash_size_source '
+                      '$squash_layers $squash_dropped $status';
+    squash_size_cache zone=sizes:1m;
+END
+        unless defined $block->http_config;
+
+    my $config = <<'END';
+    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
+        squash $sq_name $sq_ref;
+        squash_registry /_registry;
+        access_log logs/squash-BLOCK.log squash;
+    }
+
+    location /_registry/v2/registry/ {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_REGISTRY_PORT/v2/registry/;
+        proxy_buffering off;
+    }
+
+    location /_registry/v2/sizes/ {
+        internal;
+        alias $TEST_NGINX_FIXTURES/sizes/registry/v2/sizes/;
+    }
+
+    location /_registry/v2/huge/ {
+        internal;
+        alias $TEST_NGINX_FIXTURES/huge/registry/v2/sizes/huge/;
+    }
+END
+
+    # one access log per block
+    my $seq = $block->seq_num;
+    $config =~ s/BLOCK/$seq/;
+
+    $block->set_value('config', $config) unless defined $block->config;
+});
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: HEAD and GET agree; GET keeps the Content-Length it sends
+--- request
+GET /squash/registry/five/v1
+--- squash_check: complete
+--- squash_head_matches: /squash/registry/five/v1
+
+
+
+=== TEST 2: ETag, If-None-Match and 304
+--- request
+GET /squash/registry/five/v1
+--- response_headers_like
+ETag: "[0-9a-f]{32}"
+--- squash_304: /squash/registry/five/v1
+
+
+
+=== TEST 3: padding from ISIZE is small; none once the size cache knows the image
+--- request
+GET /squash/registry/five/v1
+--- squash_check: complete
+--- squash_then: /squash/registry/five/v1
+--- squash_padding_within: 1 65536
+--- squash_access_log
+^\d+ \d+ isize 5 \d+ 200$
+^\d+ 0 cache 5 \d+ 200$
+
+
+
+=== TEST 4: an estimate that is too low aborts, and the next download is exact
+The layer is two gzip members: the last one's ISIZE covers a few KiB of the
+1 MiB it holds.
+--- request
+GET /squash/sizes/split/v1
+--- squash_check: incomplete
+--- error_log eval
+qr/squash: "sizes\/split": merged layer exceeds the promised \d+ bytes, aborting/
+--- squash_then: /squash/sizes/split/v1
+--- squash_access_log
+^\d+ - isize 1 \d+ 200$
+^\d+ \d+ count 1 \d+ 200$
+
+
+
+=== TEST 5: without a size cache a low estimate still never completes
+--- http_config
+    log_format squash '$squash_layer_size $squash_padding $squash_size_source '
+                      '$squash_layers $squash_dropped $status';
+--- request
+GET /squash/sizes/split/v1
+--- squash_check: incomplete
+--- error_log
+merged layer exceeds the promised
+
+
+
+=== TEST 6: zstd layers are counted
+--- request
+GET /squash/sizes/zstd/v1
+--- squash_check: complete
+--- squash_layer
+f 0644 0:0 8 a =zstd-top
+f 0644 0:0 100000 b sha256:6d89b2c15676a4c3
+--- squash_access_log
+^\d+ \d+ count 2 \d+ 200$
+
+
+
+=== TEST 7: squash_size_fallback fail refuses what it cannot size up front
+--- config
+    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
+        squash $sq_name $sq_ref;
+        squash_registry /_registry;
+        squash_size_fallback fail;
+    }
+
+    location /_registry/v2/sizes/ {
+        internal;
+        alias $TEST_NGINX_FIXTURES/sizes/registry/v2/sizes/;
+    }
+--- request
+GET /squash/sizes/zstd/v1
+--- error_code: 502
+--- error_log
+squash_size_fallback is "fail"
+
+
+
+=== TEST 8: a layer over 4 GiB inflated: the size holds
+--- request
+HEAD /squash/huge/v1
+--- ignore_response
+--- squash_download: /squash/huge/v1
+--- timeout: 600
