@@ -20,7 +20,7 @@ BUILD_PKGS="nginx nginx-dev gcc make libjansson-dev zlib1g-dev libzstd-dev
 TEST_PKGS="libcmocka-dev perl libtest-base-perl libipc-run-perl
            libtext-diff-perl libtest-longstring-perl liblist-moreutils-perl
            libwww-perl docker-registry skopeo umoci podman libarchive-tools
-           clang libclang-rt-14-dev valgrind procps docker.io"
+           clang libclang-rt-14-dev valgrind procps docker.io apache2-utils"
 
 say() { printf '==> %s\n' "$*" >&2; }
 

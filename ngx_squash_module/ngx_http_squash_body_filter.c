@@ -22,6 +22,8 @@ static ngx_int_t ngx_http_squash_blob(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_squash_count(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx, ngx_chain_t *in);
+static ngx_int_t ngx_http_squash_blob_verify(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, squash_blob_t *blob);
 static ngx_int_t ngx_http_squash_blob_get_buf(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_blob_out(ngx_http_request_t *r,
@@ -46,7 +48,13 @@ ngx_http_squash_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
     ngx_http_squash_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_squash_module);
+    /*
+     * the main request's context: a subrequest redirected internally
+     * (error_page to a named location, as for blobs in object storage)
+     * loses its own
+     */
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_squash_module);
 
     if (ctx == NULL || r != ctx->sr) {
         return ngx_http_next_body_filter(r, in);
@@ -198,6 +206,7 @@ ngx_http_squash_blob(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
     ngx_chain_t *in)
 {
     int                     rc, last;
+    u_char                 *start;
     ngx_int_t               frc;
     ngx_chain_t            *cl;
     ngx_connection_t       *c;
@@ -292,11 +301,21 @@ ngx_http_squash_blob(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
                                       ctx->out_buf->end);
 
             } else {
+                start = ctx->in_buf->pos;
+
                 rc = squash_layer_run(&ctx->lx,
                                       (const u_char **) &ctx->in_buf->pos,
                                       ctx->in_buf->last, last,
                                       &ctx->out_buf->last,
                                       ctx->out_buf->end);
+
+                if (ctx->in_buf->pos > start
+                    && EVP_DigestUpdate(ctx->blob_sha, start,
+                                        ctx->in_buf->pos - start)
+                       != 1)
+                {
+                    goto failed;
+                }
             }
 
             if (rc == SQUASH_ERROR) {
@@ -307,6 +326,10 @@ ngx_http_squash_blob(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
             }
 
             if (rc == SQUASH_DONE) {
+                if (ngx_http_squash_blob_verify(r, ctx, blob) != NGX_OK) {
+                    goto failed;
+                }
+
                 ctx->blob_done = 1;
                 break;
             }
@@ -370,6 +393,51 @@ failed:
     r->buffered &= ~NGX_HTTP_SQUASH_BUFFERED;
 
     return NGX_ERROR;
+}
+
+
+/*
+ * A layer ends: the blob must be the one its descriptor names, and its
+ * tar the one the config's diff_ids name.
+ */
+
+static ngx_int_t
+ngx_http_squash_blob_verify(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
+    squash_blob_t *blob)
+{
+    char           digest[SQUASH_DIGEST_LEN + 1];
+    const char    *want;
+    unsigned int   n;
+    unsigned char  md[EVP_MAX_MD_SIZE];
+
+    if (EVP_DigestFinal_ex(ctx->blob_sha, md, &n) != 1) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(digest, "sha256:", 7);
+    squash_hex(md, n, digest + 7);
+
+    if (ngx_strcmp(digest, blob->digest) != 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "squash: layer %s: the blob's digest is %s, aborting",
+                      blob->digest, digest);
+        return NGX_ERROR;
+    }
+
+    want = squash_config_diff_id(ctx->config,
+                                 ctx->manifest.nlayers - 1 - ctx->layer);
+
+    if (squash_layer_diff_id(&ctx->lx, digest) != SQUASH_OK
+        || want == NULL || ngx_strcmp(digest, want) != 0)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "squash: layer %s: its tar is %s, not the diff_id %s "
+                      "of the config, aborting", blob->digest, digest,
+                      want ? want : "(none)");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -466,7 +534,13 @@ ngx_http_squash_blob_finish(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
     rc = squash_layer_run(&ctx->lx, &in, in, 1, &out, room);
 
-    if (rc != SQUASH_DONE || out != room) {
+    if (rc != SQUASH_DONE || out != room
+        || ngx_http_squash_blob_verify(r, ctx,
+                                       &ctx->manifest.layers[
+                                           ctx->manifest.nlayers - 1
+                                           - ctx->layer])
+           != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

@@ -318,7 +318,9 @@ ngx_http_squash_handler(ngx_http_request_t *r)
     cln->data = ctx;
 
     ctx->sha = EVP_MD_CTX_new();
-    if (ctx->sha == NULL
+    ctx->blob_sha = EVP_MD_CTX_new();
+
+    if (ctx->sha == NULL || ctx->blob_sha == NULL
         || EVP_DigestInit_ex(ctx->sha, EVP_sha256(), NULL) != 1)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -513,8 +515,6 @@ ngx_http_squash_fetch(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    ngx_http_set_ctx(sr, ctx, ngx_http_squash_module);
-
     /* our own header list */
 
     if (ngx_list_init(&sr->headers_in.headers, r->pool, 8,
@@ -629,7 +629,18 @@ ngx_http_squash_sr_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
         return rc;
     }
 
-    if (rc != NGX_ERROR && rc < NGX_HTTP_SPECIAL_RESPONSE && !ctx->sr_failed
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE
+        && rc != NGX_HTTP_CLIENT_CLOSED_REQUEST
+        && rc != NGX_HTTP_REQUEST_TIME_OUT)
+    {
+        /*
+         * an error page is to be made (or an error_page to follow, as
+         * for redirects to object storage): called again when done
+         */
+        return rc;
+    }
+
+    if (rc != NGX_ERROR && !ctx->sr_failed
         && (sr->buffered || sr->postponed))
     {
         /* still flushing: called again when done */
@@ -936,6 +947,17 @@ ngx_http_squash_config(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     if (ctx->config == NULL) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "squash: config of \"%V\": %s", &ctx->name, err);
+        return NGX_HTTP_BAD_GATEWAY;
+    }
+
+    /* every layer is checked against its diff_id as it streams */
+
+    if (squash_config_diff_ids(ctx->config) != ctx->manifest.nlayers) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "squash: config of \"%V\" has %uz diff_ids for %uz "
+                      "layers", &ctx->name,
+                      squash_config_diff_ids(ctx->config),
+                      ctx->manifest.nlayers);
         return NGX_HTTP_BAD_GATEWAY;
     }
 
@@ -1372,6 +1394,11 @@ ngx_http_squash_start_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     }
 
     ctx->lx_init = 1;
+
+    if (EVP_DigestInit_ex(ctx->blob_sha, EVP_sha256(), NULL) != 1) {
+        return NGX_ERROR;
+    }
+
     ctx->in = NULL;
     ctx->in_buf = NULL;
     ctx->blob_last = 0;
@@ -1642,6 +1669,13 @@ ngx_http_squash_cleanup(void *data)
 
     EVP_MD_CTX_free(ctx->sha);
     ctx->sha = NULL;
+    EVP_MD_CTX_free(ctx->blob_sha);
+    ctx->blob_sha = NULL;
+
+    if (ctx->count_init) {
+        squash_decomp_free(&ctx->count);
+        ctx->count_init = 0;
+    }
 
     squash_archive_free(&ctx->archive);
     squash_manifest_free(&ctx->manifest);

@@ -119,6 +119,7 @@ typedef struct {
     squash_merger_t           *merger;
     squash_layer_t             lx;
     EVP_MD_CTX                *sha;
+    EVP_MD_CTX                *blob_sha;       /* of the compressed blob */
     uint64_t                   layer_bytes;     /* of layer.tar, so far */
 
     /* blob filter buffers */

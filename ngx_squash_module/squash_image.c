@@ -456,6 +456,32 @@ squash_config_parse(const char *data, size_t len, char *err)
 }
 
 
+size_t
+squash_config_diff_ids(json_t *config)
+{
+    return json_array_size(json_object_get(json_object_get(config, "rootfs"),
+                                           "diff_ids"));
+}
+
+
+const char *
+squash_config_diff_id(json_t *config, size_t i)
+{
+    json_t  *id;
+
+    id = json_array_get(json_object_get(json_object_get(config, "rootfs"),
+                                        "diff_ids"), i);
+
+    if (!json_is_string(id)
+        || !squash_digest_valid(json_string_value(id), json_string_length(id)))
+    {
+        return NULL;
+    }
+
+    return json_string_value(id);
+}
+
+
 long long
 squash_config_created(json_t *config)
 {

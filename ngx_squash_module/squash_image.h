@@ -97,6 +97,10 @@ int squash_index_select(const char *data, size_t len,
 json_t *squash_config_parse(const char *data, size_t len, char *err);
 long long squash_config_created(json_t *config);
 
+/* rootfs.diff_ids[i], or NULL */
+const char *squash_config_diff_id(json_t *config, size_t i);
+size_t squash_config_diff_ids(json_t *config);
+
 /* documents of the archive; malloc()ed, NUL-terminated, length in *len */
 char *squash_doc_v1_json(json_t *config, const char *v1id, size_t *len);
 char *squash_doc_config(json_t *config, const char *diff_id_hex,

@@ -32,6 +32,15 @@ squash_layer_init(squash_layer_t *l, squash_comp_e kind,
     l->sp = l->scratch;
     l->sl = l->scratch;
 
+    l->diff_sha = EVP_MD_CTX_new();
+
+    if (l->diff_sha == NULL
+        || EVP_DigestInit_ex(l->diff_sha, EVP_sha256(), NULL) != 1)
+    {
+        snprintf(l->err, SQUASH_ERRLEN, "out of memory");
+        return SQUASH_ERROR;
+    }
+
     if (squash_decomp_init(&l->decomp, kind) != SQUASH_OK) {
         memcpy(l->err, l->decomp.err, SQUASH_ERRLEN);
         return SQUASH_ERROR;
@@ -57,6 +66,9 @@ squash_layer_free(squash_layer_t *l)
     squash_tar_reader_free(&l->reader);
     free(l->scratch);
     l->scratch = NULL;
+
+    EVP_MD_CTX_free(l->diff_sha);
+    l->diff_sha = NULL;
 
     if (l->merger) {
         squash_merger_free_links(l->merger, l->rename);
@@ -270,6 +282,13 @@ squash_layer_run(squash_layer_t *l, const unsigned char **in,
             return SQUASH_ERROR;
         }
 
+        if (l->sl > l->sp
+            && EVP_DigestUpdate(l->diff_sha, l->sp, l->sl - l->sp) != 1)
+        {
+            snprintf(l->err, SQUASH_ERRLEN, "sha256 failed");
+            return SQUASH_ERROR;
+        }
+
         if (l->sl == l->sp && *in != in_end) {
             /* the decompressor wants more than this to make progress */
             return SQUASH_OK;
@@ -279,4 +298,21 @@ squash_layer_run(squash_layer_t *l, const unsigned char **in,
             return SQUASH_OK;
         }
     }
+}
+
+
+int
+squash_layer_diff_id(squash_layer_t *l, char *digest)
+{
+    unsigned int   n;
+    unsigned char  md[EVP_MAX_MD_SIZE];
+
+    if (EVP_DigestFinal_ex(l->diff_sha, md, &n) != 1) {
+        return SQUASH_ERROR;
+    }
+
+    memcpy(digest, "sha256:", 7);
+    squash_hex(md, n, digest + 7);
+
+    return SQUASH_OK;
 }

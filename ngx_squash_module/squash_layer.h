@@ -40,6 +40,8 @@ typedef struct {
 
     uint64_t               out_total;
 
+    EVP_MD_CTX            *diff_sha;    /* of the uncompressed tar */
+
     unsigned               emitting:1;
     unsigned               post_pending:1;
     unsigned               refetch:1;
@@ -63,6 +65,9 @@ void squash_layer_free(squash_layer_t *l);
 int squash_layer_run(squash_layer_t *l, const unsigned char **in,
     const unsigned char *in_end, int last, unsigned char **out,
     const unsigned char *out_end);
+
+/* after SQUASH_DONE: "sha256:<hex>" of the uncompressed layer */
+int squash_layer_diff_id(squash_layer_t *l, char *digest);
 
 
 #endif /* _SQUASH_LAYER_H_INCLUDED_ */

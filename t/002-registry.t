@@ -197,4 +197,4 @@ GET /squash/registry/none/v1
 GET /squash/registry/five/v1
 --- error_code: 502
 --- error_log
-squash: manifest of "registry/five": registry fetch failed
+squash: manifest of "registry/five": registry answered 502

@@ -30,6 +30,10 @@
  *   bigfile PATH SIZE zero|random
  *   many DIR COUNT            COUNT small files DIR/fN (bookkeeping load)
  *   tarformat pax|gnu         header format of the layers that follow
+ *   platform OS/ARCH[/VARIANT]   of the image (default linux/amd64)
+ *   index NAME:TAG REF...     an image index of images made before
+ *                             (REF: NAME:TAG), printed with a 4th field
+ *                             "index"; push it with skopeo copy --all
  *   blob TEXT                 the layer blob is TEXT as is (broken layers)
  *   zero                      the layer blob is empty
  */
@@ -76,6 +80,9 @@ typedef struct {
 typedef struct {
     char            name[256];
     char            tag[128];
+    char            os[32];
+    char            arch[32];
+    char            variant[32];
     int             docker;
     int             comp;
     long long       split;
@@ -90,6 +97,7 @@ typedef struct {
 
 static const char  *outdir;       /* kept short: paths are built on it */
 static json_t      *oci_index;
+static json_t      *made;         /* "name:tag" -> manifest descriptor */
 
 
 static void
@@ -432,11 +440,16 @@ image_end(image_t *im)
     layer_end(im);
 
     config = json_pack("{s:s, s:s, s:s, s:O, s:{s:s, s:O}, s:[{s:s, s:s}]}",
-                       "architecture", "amd64", "os", "linux",
+                       "architecture", im->arch[0] ? im->arch : "amd64",
+                       "os", im->os[0] ? im->os : "linux",
                        "created", "2023-11-14T22:13:20Z", "config", im->cfg,
                        "rootfs", "type", "layers", "diff_ids", im->diff_ids,
                        "history", "created", "2023-11-14T22:13:20Z",
                        "created_by", "squash-mkimage");
+
+    if (im->variant[0]) {
+        json_object_set_new(config, "variant", json_string(im->variant));
+    }
 
     cd = write_doc(config, im->docker
                            ? "application/vnd.docker.container.image.v1+json"
@@ -456,6 +469,22 @@ image_end(image_t *im)
         if (*p == '/') {
             *p = '-';
         }
+    }
+
+    {
+        char    key[512];
+        json_t *pl;
+
+        pl = json_pack("{s:s, s:s}", "os", im->os[0] ? im->os : "linux",
+                       "architecture", im->arch[0] ? im->arch : "amd64");
+        if (im->variant[0]) {
+            json_object_set_new(pl, "variant", json_string(im->variant));
+        }
+
+        snprintf(key, sizeof(key), "%s:%s", im->name, im->tag);
+        json_object_set_new(made, key,
+                            json_pack("{s:o, s:o}", "desc",
+                                      json_deep_copy(md), "platform", pl));
     }
 
     json_object_set_new(md, "annotations",
@@ -767,6 +796,81 @@ entry_line(image_t *im, char *cmd, char *rest)
 }
 
 
+/* an OCI image index of images made before */
+
+static void
+write_index(char *p)
+{
+    char        *ref, *w, path[4096], dst[4096], regdir[2048], ociref[512],
+                *c;
+    json_t      *ix, *list, *m, *d, *desc;
+
+    ref = word(&p);
+    if (ref == NULL || strchr(ref, ':') == NULL) {
+        die("index needs NAME:TAG");
+    }
+
+    list = json_array();
+
+    while ((w = word(&p)) != NULL) {
+        m = json_object_get(made, w);
+        if (m == NULL) {
+            die("index: no image %s made before", w);
+        }
+
+        desc = json_deep_copy(json_object_get(m, "desc"));
+        json_object_set(desc, "platform", json_object_get(m, "platform"));
+        json_array_append_new(list, desc);
+    }
+
+    ix = json_pack("{s:i, s:s, s:o}", "schemaVersion", 2, "mediaType",
+                   "application/vnd.oci.image.index.v1+json",
+                   "manifests", list);
+    d = write_doc(ix, "application/vnd.oci.image.index.v1+json");
+
+    *strchr(ref, ':') = '\0';
+
+    snprintf(ociref, sizeof(ociref), "%s-%s", ref, ref + strlen(ref) + 1);
+    for (c = ociref; *c; c++) {
+        if (*c == '/') {
+            *c = '-';
+        }
+    }
+
+    json_object_set_new(d, "annotations",
+                        json_pack("{s:s}", "org.opencontainers.image.ref.name",
+                                  ociref));
+    json_array_append(json_object_get(oci_index, "manifests"), d);
+
+    /* in the registry layout: manifests/<tag> and manifests/<digest> */
+
+    snprintf(regdir, sizeof(regdir), "%s/registry/v2/%s/manifests", outdir,
+             ref);
+    mkdirs(regdir);
+    snprintf(path, sizeof(path), "%s/oci/blobs/sha256/%s", outdir,
+             json_string_value(json_object_get(d, "digest")) + 7);
+
+    snprintf(dst, sizeof(dst), "%s/%s", regdir, ref + strlen(ref) + 1);
+    unlink(dst);
+    if (link(path, dst) != 0) {
+        die("link %s: %s", dst, strerror(errno));
+    }
+
+    snprintf(dst, sizeof(dst), "%s/%s", regdir,
+             json_string_value(json_object_get(d, "digest")));
+    unlink(dst);
+    if (link(path, dst) != 0) {
+        die("link %s: %s", dst, strerror(errno));
+    }
+
+    printf("%s:%s %s %s index\n", ref, ref + strlen(ref) + 1,
+           json_string_value(json_object_get(d, "digest")), ociref);
+
+    json_decref(ix);
+    json_decref(d);
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -791,6 +895,7 @@ main(int argc, char **argv)
     mkdirs(path);
 
     oci_index = json_pack("{s:i, s:[]}", "schemaVersion", 2, "manifests");
+    made = json_object();
     memset(&im, 0, sizeof(image_t));
 
     while (fgets(line, sizeof(line), spec)) {
@@ -799,6 +904,12 @@ main(int argc, char **argv)
         cmd = word(&p);
 
         if (cmd == NULL || cmd[0] == '#') {
+            continue;
+        }
+
+        if (strcmp(cmd, "index") == 0) {
+            image_end(&im);
+            write_index(p);
             continue;
         }
 
@@ -854,6 +965,23 @@ main(int argc, char **argv)
             while ((w = word(&p)) != NULL) {
                 json_array_append_new(arr, json_string(w));
             }
+
+        } else if (strcmp(cmd, "platform") == 0) {
+            char  *slash;
+
+            w = word(&p);
+            if (w == NULL || (slash = strchr(w, '/')) == NULL) {
+                die("platform OS/ARCH[/VARIANT]");
+            }
+
+            *slash++ = '\0';
+            snprintf(im.os, sizeof(im.os), "%s", w);
+            w = strchr(slash, '/');
+            if (w) {
+                *w++ = '\0';
+                snprintf(im.variant, sizeof(im.variant), "%s", w);
+            }
+            snprintf(im.arch, sizeof(im.arch), "%s", slash);
 
         } else if (strcmp(cmd, "tarformat") == 0) {
             w = word(&p);
@@ -911,6 +1039,7 @@ main(int argc, char **argv)
     fclose(f);
 
     json_decref(oci_index);
+    json_decref(made);
 
     return 0;
 }
