@@ -105,7 +105,9 @@ do_build() {
     say "building the module"
     make -s -f "$NGX_BUILD/Makefile" -C "$NGX_SRC" modules \
         >"$NGX_BUILD/make.log" 2>&1 || { cat "$NGX_BUILD/make.log" >&2; exit 1; }
-    cp -p "$NGX_BUILD/ngx_http_squash_module.so" "$BUILD/ngx_http_squash_module.so"
+    # replaced, never rewritten in place: a running nginx may map it
+    cp -p "$NGX_BUILD/ngx_http_squash_module.so" "$BUILD/.module.so.tmp"
+    mv -f "$BUILD/.module.so.tmp" "$BUILD/ngx_http_squash_module.so"
 
     mapfile -t core < <(core_srcs)
     # shellcheck disable=SC2086

@@ -16,6 +16,8 @@
 
 static ngx_int_t ngx_http_squash_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
+static ngx_int_t ngx_http_squash_collect_probe(ngx_http_request_t *r,
+    ngx_http_squash_probe_t *p, ngx_chain_t *in);
 static ngx_int_t ngx_http_squash_collect(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_squash_blob(ngx_http_request_t *r,
@@ -46,7 +48,8 @@ ngx_http_squash_body_filter_init(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_squash_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
-    ngx_http_squash_ctx_t  *ctx;
+    ngx_http_squash_ctx_t    *ctx;
+    ngx_http_squash_probe_t  *probe;
 
     /*
      * the main request's context: a subrequest redirected internally
@@ -56,8 +59,18 @@ ngx_http_squash_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     ctx = ngx_http_get_module_ctx(r->main, ngx_http_squash_module);
 
-    if (ctx == NULL || r != ctx->sr) {
+    if (ctx == NULL || r == r->main) {
         return ngx_http_next_body_filter(r, in);
+    }
+
+    if (r != ctx->sr) {
+        probe = ngx_http_squash_probe_of(ctx, r);
+
+        if (probe == NULL) {
+            return ngx_http_next_body_filter(r, in);
+        }
+
+        return ngx_http_squash_collect_probe(r, probe, in);
     }
 
     switch (ctx->sr_kind) {
@@ -87,7 +100,6 @@ ngx_http_squash_collect(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
     u_char       *p;
     size_t        len, size;
     ngx_buf_t    *b;
-    ngx_uint_t    level;
     ngx_chain_t  *cl;
 
     for (cl = in; cl; cl = cl->next) {
@@ -109,10 +121,7 @@ ngx_http_squash_collect(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
         len = b->last - b->pos;
 
         if (len > ctx->doc_max - ctx->doc_len) {
-            level = (ctx->sr_kind == NGX_HTTP_SQUASH_SR_PROBE)
-                    ? NGX_LOG_INFO : NGX_LOG_ERR;
-
-            ngx_log_error(level, r->connection->log, 0,
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "squash: response of \"%V\" exceeds %uz bytes",
                           &r->uri, ctx->doc_max);
             b->pos = b->last;
@@ -140,6 +149,42 @@ ngx_http_squash_collect(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
 
         ngx_memcpy(ctx->doc + ctx->doc_len, b->pos, len);
         ctx->doc_len += len;
+        b->pos = b->last;
+    }
+
+    return NGX_OK;
+}
+
+
+/* a size probe's answer: a few bytes, or a failure once it is more */
+
+static ngx_int_t
+ngx_http_squash_collect_probe(ngx_http_request_t *r,
+    ngx_http_squash_probe_t *p, ngx_chain_t *in)
+{
+    size_t        len;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    for (cl = in; cl; cl = cl->next) {
+        b = cl->buf;
+        len = b->last - b->pos;
+
+        if (!p->failed && ngx_buf_in_memory(b) && len) {
+
+            if (len > NGX_HTTP_SQUASH_PROBE_MAX - p->len) {
+                ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                              "squash: size probe \"%V\" got more than %d "
+                              "bytes: the registry ignores Range", &r->uri,
+                              NGX_HTTP_SQUASH_PROBE_MAX);
+                p->failed = 1;
+
+            } else {
+                ngx_memcpy(p->data + p->len, b->pos, len);
+                p->len += len;
+            }
+        }
+
         b->pos = b->last;
     }
 

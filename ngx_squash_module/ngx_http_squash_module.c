@@ -17,7 +17,6 @@
 #include "ngx_http_squash_module.h"
 
 
-#define NGX_HTTP_SQUASH_PROBE_MAX   64
 #define NGX_HTTP_SQUASH_ZERO_SIZE   65536
 
 
@@ -25,11 +24,17 @@ static ngx_int_t ngx_http_squash_handler(ngx_http_request_t *r);
 static void ngx_http_squash_wake(ngx_http_request_t *r);
 static ngx_int_t ngx_http_squash_run(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
+static ngx_table_elt_t *ngx_http_squash_add_header(ngx_http_request_t *sr,
+    char *key, char *lowcase, char *value);
 static ngx_int_t ngx_http_squash_fetch(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx, ngx_http_squash_sr_e kind,
     const char *what, const char *id);
 static ngx_int_t ngx_http_squash_sr_done(ngx_http_request_t *sr, void *data,
     ngx_int_t rc);
+static ngx_int_t ngx_http_squash_probe_done(ngx_http_request_t *sr,
+    void *data, ngx_int_t rc);
+static ngx_int_t ngx_http_squash_probe_result(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, ngx_uint_t i);
 static ngx_int_t ngx_http_squash_doc_status(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx, const char *what);
 static ngx_int_t ngx_http_squash_copy_challenges(ngx_http_request_t *r,
@@ -95,6 +100,11 @@ static ngx_conf_num_bounds_t  ngx_http_squash_layers_bounds = {
 };
 
 
+static ngx_conf_num_bounds_t  ngx_http_squash_probes_bounds = {
+    ngx_conf_check_num_bounds, 1, 64
+};
+
+
 static ngx_command_t  ngx_http_squash_commands[] = {
 
     { ngx_string("squash"),
@@ -145,6 +155,13 @@ static ngx_command_t  ngx_http_squash_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_squash_loc_conf_t, size_fallback),
       &ngx_http_squash_fallbacks },
+
+    { ngx_string("squash_size_probes"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_squash_loc_conf_t, size_probes),
+      &ngx_http_squash_probes_bounds },
 
     { ngx_string("squash_size_cache"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -443,6 +460,28 @@ ngx_http_squash_run(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 }
 
 
+static ngx_table_elt_t *
+ngx_http_squash_add_header(ngx_http_request_t *sr, char *key, char *lowcase,
+    char *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&sr->headers_in.headers);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->key.data = (u_char *) key;
+    h->key.len = ngx_strlen(key);
+    h->value.data = (u_char *) value;
+    h->value.len = ngx_strlen(value);
+    h->lowcase_key = (u_char *) lowcase;
+    h->hash = ngx_hash_key(h->lowcase_key, h->key.len);
+
+    return h;
+}
+
+
 /*
  * Starts a subrequest to "<registry>/v2/<name>/<what>/<id>" with a
  * header list of its own: the client's conditional and range headers
@@ -461,6 +500,7 @@ ngx_http_squash_fetch(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
     ngx_list_part_t             *part;
     ngx_table_elt_t             *h, *hs;
     ngx_http_request_t          *sr;
+    ngx_uint_t                   flags;
     ngx_http_post_subrequest_t  *ps;
     ngx_http_squash_loc_conf_t  *slcf;
 
@@ -508,10 +548,19 @@ ngx_http_squash_fetch(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    ps->handler = ngx_http_squash_sr_done;
     ps->data = ctx;
 
-    if (ngx_http_subrequest(r, &uri, NULL, &sr, ps, 0) != NGX_OK) {
+    if (kind == NGX_HTTP_SQUASH_SR_PROBE) {
+        /* probes run side by side, in the background */
+        ps->handler = ngx_http_squash_probe_done;
+        flags = NGX_HTTP_SUBREQUEST_BACKGROUND;
+
+    } else {
+        ps->handler = ngx_http_squash_sr_done;
+        flags = 0;
+    }
+
+    if (ngx_http_subrequest(r, &uri, NULL, &sr, ps, flags) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -571,34 +620,30 @@ ngx_http_squash_fetch(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
     sr->headers_in.accept_encoding = NULL;
 #endif
 
-    if (ngx_strcmp(what, "manifests") == 0) {
-        hs = ngx_list_push(&sr->headers_in.headers);
-        if (hs == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_str_set(&hs->key, "Accept");
-        ngx_str_set(&hs->value, SQUASH_MANIFEST_ACCEPT);
-        hs->lowcase_key = (u_char *) "accept";
-        hs->hash = ngx_hash_key(hs->lowcase_key, hs->key.len);
+    if (ngx_strcmp(what, "manifests") == 0
+        && ngx_http_squash_add_header(sr, "Accept", "accept",
+                                      SQUASH_MANIFEST_ACCEPT)
+           == NULL)
+    {
+        return NGX_ERROR;
     }
 
     if (kind == NGX_HTTP_SQUASH_SR_PROBE) {
-        hs = ngx_list_push(&sr->headers_in.headers);
-        if (hs == NULL) {
+        sr->headers_in.range = ngx_http_squash_add_header(sr, "Range", "range",
+                                                          "bytes=-4");
+        if (sr->headers_in.range == NULL) {
             return NGX_ERROR;
         }
 
-        ngx_str_set(&hs->key, "Range");
-        ngx_str_set(&hs->value, "bytes=-4");
-        hs->lowcase_key = (u_char *) "range";
-        hs->hash = ngx_hash_key(hs->lowcase_key, hs->key.len);
-
-        sr->headers_in.range = hs;
         sr->subrequest_ranges = 1;
     }
 
     sr->filter_need_in_memory = 1;
+
+    if (kind == NGX_HTTP_SQUASH_SR_PROBE) {
+        ctx->probes[ctx->probe_next].sr = sr;
+        return NGX_OK;
+    }
 
     ctx->sr = sr;
     ctx->sr_kind = kind;
@@ -608,8 +653,7 @@ ngx_http_squash_fetch(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
     ctx->sr_status = 0;
     ctx->sr_headers = NULL;
     ctx->doc_len = 0;
-    ctx->doc_max = (kind == NGX_HTTP_SQUASH_SR_PROBE)
-                   ? NGX_HTTP_SQUASH_PROBE_MAX : slcf->max_document_size;
+    ctx->doc_max = slcf->max_document_size;
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "squash fetch \"%V\" kind %d", &uri, (int) kind);
@@ -691,6 +735,69 @@ ngx_http_squash_sr_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
     }
 
     return rc;
+}
+
+
+ngx_http_squash_probe_t *
+ngx_http_squash_probe_of(ngx_http_squash_ctx_t *ctx, ngx_http_request_t *sr)
+{
+    ngx_uint_t  i;
+
+    if (ctx->probes == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < ctx->manifest.nlayers; i++) {
+        if (ctx->probes[i].sr == sr) {
+            return &ctx->probes[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+static ngx_int_t
+ngx_http_squash_probe_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
+{
+    ngx_http_squash_ctx_t  *ctx = data;
+
+    ngx_http_squash_probe_t  *p;
+
+    p = ngx_http_squash_probe_of(ctx, sr);
+
+    if (p == NULL || p->done) {
+        return rc;
+    }
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE
+        && rc != NGX_HTTP_CLIENT_CLOSED_REQUEST
+        && rc != NGX_HTTP_REQUEST_TIME_OUT)
+    {
+        /* its error page first: called again */
+        return rc;
+    }
+
+    if (rc != NGX_ERROR && !p->failed && (sr->buffered || sr->postponed)) {
+        return rc;
+    }
+
+    p->done = 1;
+    p->status = (rc == NGX_OK || rc == NGX_AGAIN) ? sr->headers_out.status
+                                                  : 0;
+    ctx->probes_inflight--;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
+                   "squash size probe done: rc %i, status %ui, %uz bytes",
+                   rc, p->status, p->len);
+
+    /* the main request goes on */
+
+    if (ngx_http_post_request(ctx->request, NULL) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -987,125 +1094,188 @@ ngx_http_squash_config(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 static ngx_int_t
 ngx_http_squash_probe(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 {
-    u_char                      *p;
-    uint32_t                     isize;
     uint64_t                     size;
     ngx_int_t                    status;
-    ngx_uint_t                   count;
+    ngx_uint_t                   i, count;
     squash_blob_t               *blob;
+    ngx_http_squash_probe_t     *p;
     ngx_http_squash_loc_conf_t  *slcf;
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
 
-    if (ctx->sr == NULL && ctx->layer == 0
-        && ngx_http_squash_cache_get(slcf->size_cache, ctx->manifest_digest,
-                                     &size, &count)
-           == NGX_OK)
-    {
-        if (size) {
-            ctx->cached_size = size;
-            ctx->size_source = NGX_HTTP_SQUASH_SIZE_CACHE;
-            ctx->state = NGX_HTTP_SQUASH_HEADER;
-            return NGX_OK;
+    if (ctx->probes == NULL) {
+
+        if (ngx_http_squash_cache_get(slcf->size_cache, ctx->manifest_digest,
+                                      &size, &count)
+            == NGX_OK)
+        {
+            if (size) {
+                ctx->cached_size = size;
+                ctx->size_source = NGX_HTTP_SQUASH_SIZE_CACHE;
+                ctx->state = NGX_HTTP_SQUASH_HEADER;
+                return NGX_OK;
+            }
+
+            ctx->count_sizes = count ? 1 : 0;
         }
 
-        ctx->count_sizes = count ? 1 : 0;
+        ctx->probes = ngx_pcalloc(r->pool, ctx->manifest.nlayers
+                                           * sizeof(ngx_http_squash_probe_t));
+        if (ctx->probes == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->layer = 0;
     }
+
+    /* ISIZE probes, squash_size_probes of them at a time */
+
+    while (ctx->probes_inflight < slcf->size_probes
+           && ctx->probe_next < ctx->manifest.nlayers)
+    {
+        blob = &ctx->manifest.layers[ctx->probe_next];
+        p = &ctx->probes[ctx->probe_next];
+
+        if (blob->size == 0) {
+            p->used = 1;
+
+        } else if (blob->comp == SQUASH_COMP_NONE) {
+            ctx->unpacked += (uint64_t) blob->size;
+            ctx->size_source |= NGX_HTTP_SQUASH_SIZE_PLAIN;
+            p->used = 1;
+
+        } else if (blob->comp == SQUASH_COMP_GZIP && !ctx->count_sizes) {
+            if (ngx_http_squash_fetch(r, ctx, NGX_HTTP_SQUASH_SR_PROBE,
+                                      "blobs", blob->digest)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            ctx->probes_inflight++;
+
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "squash: size probe of layer %ui, %ui in flight",
+                           ctx->probe_next + 1, ctx->probes_inflight);
+
+        } else {
+            p->count = 1;
+            p->used = 1;
+        }
+
+        ctx->probe_next++;
+    }
+
+    for (i = 0; i < ctx->probe_next; i++) {
+        if (ctx->probes[i].done && !ctx->probes[i].used) {
+            status = ngx_http_squash_probe_result(r, ctx, i);
+            if (status != NGX_OK) {
+                return status;
+            }
+        }
+    }
+
+    if (ctx->probes_inflight || ctx->probe_next < ctx->manifest.nlayers) {
+        return NGX_AGAIN;
+    }
+
+    /* then the layers to count, one at a time */
 
     if (ctx->sr) {
         blob = &ctx->manifest.layers[ctx->layer];
 
-        status = ngx_http_squash_doc_status(r, ctx, "layer size probe");
-
-        if (ctx->sr_kind == NGX_HTTP_SQUASH_SR_COUNT) {
-            if (status != NGX_OK) {
-                return status;
-            }
-
-            ctx->sr = NULL;
-
-            if (!ctx->count_eof || squash_decomp_finish(&ctx->count)
-                                   != SQUASH_OK)
-            {
-                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                              "squash: layer %s: %s", blob->digest,
-                              ctx->count_eof ? ctx->count.err
-                                             : "blob ended early");
-                return NGX_HTTP_BAD_GATEWAY;
-            }
-
-            ctx->unpacked += ctx->count.out_total;
-            ctx->size_source |= NGX_HTTP_SQUASH_SIZE_COUNT;
-            ctx->layer++;
-
-        } else {
-            ctx->sr = NULL;
-
-            if (status == NGX_OK && ctx->sr_status == NGX_HTTP_PARTIAL_CONTENT
-                && ctx->doc_len == 4)
-            {
-                p = ctx->doc;
-
-            } else if (status == NGX_OK && ctx->sr_status == NGX_HTTP_OK
-                       && ctx->doc_len == (size_t) blob->size
-                       && ctx->doc_len >= 4)
-            {
-                p = ctx->doc + ctx->doc_len - 4;
-
-            } else if (status == NGX_HTTP_BAD_GATEWAY
-                       || status == NGX_OK)
-            {
-                ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                              "squash: layer %s: no usable answer to the "
-                              "size probe (status %ui, %uz bytes)",
-                              blob->digest, ctx->sr_status, ctx->doc_len);
-                p = NULL;
-
-            } else {
-                return status;
-            }
-
-            isize = p ? ((uint32_t) p[0] | (uint32_t) p[1] << 8
-                         | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24)
-                      : 0;
-
-            if (p && squash_gzip_size((uint64_t) blob->size, isize, &size)
-                     == SQUASH_OK)
-            {
-                ctx->unpacked += size;
-                ctx->size_source |= NGX_HTTP_SQUASH_SIZE_ISIZE;
-                ctx->layer++;
-
-            } else {
-                return ngx_http_squash_count_layer(r, ctx, blob, p != NULL);
-            }
+        status = ngx_http_squash_doc_status(r, ctx, "layer size count");
+        if (status != NGX_OK) {
+            return status;
         }
+
+        ctx->sr = NULL;
+
+        if (!ctx->count_eof || squash_decomp_finish(&ctx->count)
+                               != SQUASH_OK)
+        {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "squash: layer %s: %s", blob->digest,
+                          ctx->count_eof ? ctx->count.err
+                                         : "blob ended early");
+            return NGX_HTTP_BAD_GATEWAY;
+        }
+
+        ctx->unpacked += ctx->count.out_total;
+        ctx->size_source |= NGX_HTTP_SQUASH_SIZE_COUNT;
+        ctx->layer++;
     }
 
-    while (ctx->layer < ctx->manifest.nlayers) {
-        blob = &ctx->manifest.layers[ctx->layer];
-
-        if (blob->size == 0) {
-            ctx->layer++;
-            continue;
+    for ( /* void */ ; ctx->layer < ctx->manifest.nlayers; ctx->layer++) {
+        if (ctx->probes[ctx->layer].count) {
+            blob = &ctx->manifest.layers[ctx->layer];
+            return ngx_http_squash_count_layer(r, ctx, blob,
+                                               ctx->probes[ctx->layer].done);
         }
-
-        if (blob->comp == SQUASH_COMP_NONE) {
-            ctx->unpacked += (uint64_t) blob->size;
-            ctx->size_source |= NGX_HTTP_SQUASH_SIZE_PLAIN;
-            ctx->layer++;
-            continue;
-        }
-
-        if (blob->comp == SQUASH_COMP_GZIP && !ctx->count_sizes) {
-            return ngx_http_squash_fetch(r, ctx, NGX_HTTP_SQUASH_SR_PROBE,
-                                         "blobs", blob->digest);
-        }
-
-        return ngx_http_squash_count_layer(r, ctx, blob, 0);
     }
 
     ctx->state = NGX_HTTP_SQUASH_HEADER;
+
+    return NGX_OK;
+}
+
+
+/* a probe's answer: the layer's size, or a layer to count */
+
+static ngx_int_t
+ngx_http_squash_probe_result(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, ngx_uint_t i)
+{
+    u_char                   *d;
+    uint32_t                  isize;
+    uint64_t                  size;
+    squash_blob_t            *blob;
+    ngx_http_squash_probe_t  *p;
+
+    blob = &ctx->manifest.layers[i];
+    p = &ctx->probes[i];
+    p->used = 1;
+
+    if (p->status == NGX_HTTP_UNAUTHORIZED
+        || p->status == NGX_HTTP_FORBIDDEN)
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "squash: layer %s: registry answered %ui to the size "
+                      "probe", blob->digest, p->status);
+        return p->status;
+    }
+
+    d = NULL;
+
+    if (!p->failed && p->status == NGX_HTTP_PARTIAL_CONTENT && p->len == 4) {
+        d = p->data;
+
+    } else if (!p->failed && p->status == NGX_HTTP_OK
+               && p->len == (size_t) blob->size && p->len >= 4)
+    {
+        d = p->data + p->len - 4;
+    }
+
+    if (d) {
+        isize = (uint32_t) d[0] | (uint32_t) d[1] << 8
+                | (uint32_t) d[2] << 16 | (uint32_t) d[3] << 24;
+
+        if (squash_gzip_size((uint64_t) blob->size, isize, &size)
+            == SQUASH_OK)
+        {
+            ctx->unpacked += size;
+            ctx->size_source |= NGX_HTTP_SQUASH_SIZE_ISIZE;
+            return NGX_OK;
+        }
+
+    } else {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "squash: layer %s: no usable answer to the size probe "
+                      "(status %ui, %uz bytes)", blob->digest, p->status,
+                      p->len);
+    }
+
+    p->count = 1;
 
     return NGX_OK;
 }
@@ -1768,6 +1938,7 @@ ngx_http_squash_create_loc_conf(ngx_conf_t *cf)
     conf->max_layers = NGX_CONF_UNSET_UINT;
     conf->formats = NGX_CONF_UNSET_UINT;
     conf->size_fallback = NGX_CONF_UNSET_UINT;
+    conf->size_probes = NGX_CONF_UNSET_UINT;
     conf->size_cache = NGX_CONF_UNSET_PTR;
 
     return conf;
@@ -1796,6 +1967,7 @@ ngx_http_squash_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->size_fallback, prev->size_fallback,
                               NGX_HTTP_SQUASH_FALLBACK_COUNT);
     ngx_conf_merge_ptr_value(conf->size_cache, prev->size_cache, NULL);
+    ngx_conf_merge_uint_value(conf->size_probes, prev->size_probes, 4);
 
     if (conf->hostname == NULL) {
         conf->hostname = prev->hostname;

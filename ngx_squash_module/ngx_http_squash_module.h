@@ -64,6 +64,7 @@ typedef struct {
     size_t                     merge_memory;
     ngx_uint_t                 max_layers;
     ngx_uint_t                 size_fallback;
+    ngx_uint_t                 size_probes;
     ngx_shm_zone_t            *size_cache;
 } ngx_http_squash_loc_conf_t;
 
@@ -76,6 +77,23 @@ typedef struct {
 #define NGX_HTTP_SQUASH_SIZE_ISIZE       0x02
 #define NGX_HTTP_SQUASH_SIZE_COUNT       0x04
 #define NGX_HTTP_SQUASH_SIZE_CACHE       0x08
+
+
+#define NGX_HTTP_SQUASH_PROBE_MAX   64
+
+
+/* a size probe, several in flight at once */
+
+typedef struct {
+    ngx_http_request_t        *sr;
+    ngx_uint_t                 status;
+    size_t                     len;
+    u_char                     data[NGX_HTTP_SQUASH_PROBE_MAX];
+    unsigned                   done:1;
+    unsigned                   failed:1;
+    unsigned                   used:1;
+    unsigned                   count:1;         /* to be counted instead */
+} ngx_http_squash_probe_t;
 
 
 typedef struct {
@@ -107,6 +125,9 @@ typedef struct {
     json_t                    *config;
     ngx_uint_t                 layer;           /* layers done, top down */
     uint64_t                   unpacked;        /* sum of tar sizes */
+    ngx_http_squash_probe_t   *probes;          /* one per layer */
+    ngx_uint_t                 probe_next;
+    ngx_uint_t                 probes_inflight;
     uint64_t                   cached_size;     /* from the size cache */
     uint64_t                   merged;          /* layer.tar before padding */
     ngx_uint_t                 size_source;
@@ -154,6 +175,8 @@ extern ngx_module_t  ngx_http_squash_module;
 
 
 ngx_int_t ngx_http_squash_body_filter_init(ngx_conf_t *cf);
+ngx_http_squash_probe_t *ngx_http_squash_probe_of(ngx_http_squash_ctx_t *ctx,
+    ngx_http_request_t *sr);
 
 ngx_int_t ngx_http_squash_cache_get(ngx_shm_zone_t *zone, const char *digest,
     uint64_t *size, ngx_uint_t *count);

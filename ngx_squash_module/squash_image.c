@@ -20,6 +20,7 @@ static int squash_err(char *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static json_t *squash_json_load(const char *data, size_t len, char *err);
 static char *squash_json_dump(json_t *v, size_t *len);
+static char *squash_doc_pack(size_t *len, const char *fmt, ...);
 
 
 int
@@ -595,14 +596,19 @@ squash_doc_config(json_t *config, const char *diff_id_hex,
 }
 
 
-char *
-squash_doc_repositories(const char *repo, const char *tag, const char *v1id,
-    size_t *len)
-{
-    char    *s;
-    json_t  *v;
+/* a document from a json_pack() format, dumped compact and sorted */
 
-    v = json_pack("{s:{s:s}}", repo, tag, v1id);
+static char *
+squash_doc_pack(size_t *len, const char *fmt, ...)
+{
+    char     *s;
+    json_t   *v;
+    va_list   args;
+
+    va_start(args, fmt);
+    v = json_vpack_ex(NULL, 0, fmt, args);
+    va_end(args);
+
     if (v == NULL) {
         return NULL;
     }
@@ -611,6 +617,14 @@ squash_doc_repositories(const char *repo, const char *tag, const char *v1id,
     json_decref(v);
 
     return s;
+}
+
+
+char *
+squash_doc_repositories(const char *repo, const char *tag, const char *v1id,
+    size_t *len)
+{
+    return squash_doc_pack(len, "{s:{s:s}}", repo, tag, v1id);
 }
 
 
@@ -618,19 +632,9 @@ char *
 squash_doc_manifest(const char *config_path, const char *repo_tag,
     const char *layer_path, size_t *len)
 {
-    char    *s;
-    json_t  *v;
-
-    v = json_pack("[{s:s, s:[s], s:[s]}]", "Config", config_path,
-                  "RepoTags", repo_tag, "Layers", layer_path);
-    if (v == NULL) {
-        return NULL;
-    }
-
-    s = squash_json_dump(v, len);
-    json_decref(v);
-
-    return s;
+    return squash_doc_pack(len, "[{s:s, s:[s], s:[s]}]",
+                           "Config", config_path, "RepoTags", repo_tag,
+                           "Layers", layer_path);
 }
 
 
@@ -638,25 +642,16 @@ char *
 squash_doc_oci_manifest(const char *config_hex, size_t config_size,
     const char *layer_hex, uint64_t layer_size, size_t *len)
 {
-    char    *s;
-    json_t  *v;
-
-    v = json_pack("{s:i, s:s, s:{s:s, s:s+, s:I}, s:[{s:s, s:s+, s:I}]}",
-                  "schemaVersion", 2, "mediaType", SQUASH_MT_OCI_MANIFEST,
-                  "config", "mediaType", SQUASH_MT_OCI_CONFIG,
-                  "digest", "sha256:", config_hex,
-                  "size", (json_int_t) config_size,
-                  "layers", "mediaType", SQUASH_MT_OCI_LAYER,
-                  "digest", "sha256:", layer_hex,
-                  "size", (json_int_t) layer_size);
-    if (v == NULL) {
-        return NULL;
-    }
-
-    s = squash_json_dump(v, len);
-    json_decref(v);
-
-    return s;
+    return squash_doc_pack(len,
+                           "{s:i, s:s, s:{s:s, s:s+, s:I}, s:[{s:s, s:s+, s:I}]}",
+                           "schemaVersion", 2,
+                           "mediaType", SQUASH_MT_OCI_MANIFEST,
+                           "config", "mediaType", SQUASH_MT_OCI_CONFIG,
+                           "digest", "sha256:", config_hex,
+                           "size", (json_int_t) config_size,
+                           "layers", "mediaType", SQUASH_MT_OCI_LAYER,
+                           "digest", "sha256:", layer_hex,
+                           "size", (json_int_t) layer_size);
 }
 
 
@@ -664,24 +659,16 @@ char *
 squash_doc_oci_index(const char *manifest_hex, size_t manifest_size,
     const char *image_name, const char *ref_name, size_t *len)
 {
-    char    *s;
-    json_t  *v;
-
-    v = json_pack("{s:i, s:s, s:[{s:s, s:s+, s:I, s:{s:s, s:s}}]}",
-                  "schemaVersion", 2, "mediaType", SQUASH_MT_OCI_INDEX,
-                  "manifests", "mediaType", SQUASH_MT_OCI_MANIFEST,
-                  "digest", "sha256:", manifest_hex,
-                  "size", (json_int_t) manifest_size,
-                  "annotations", "io.containerd.image.name", image_name,
-                  "org.opencontainers.image.ref.name", ref_name);
-    if (v == NULL) {
-        return NULL;
-    }
-
-    s = squash_json_dump(v, len);
-    json_decref(v);
-
-    return s;
+    return squash_doc_pack(len,
+                           "{s:i, s:s, s:[{s:s, s:s+, s:I, s:{s:s, s:s}}]}",
+                           "schemaVersion", 2,
+                           "mediaType", SQUASH_MT_OCI_INDEX,
+                           "manifests", "mediaType", SQUASH_MT_OCI_MANIFEST,
+                           "digest", "sha256:", manifest_hex,
+                           "size", (json_int_t) manifest_size,
+                           "annotations",
+                           "io.containerd.image.name", image_name,
+                           "org.opencontainers.image.ref.name", ref_name);
 }
 
 

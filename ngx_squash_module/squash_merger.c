@@ -303,6 +303,16 @@ squash_merger_first(uint32_t *field, uint32_t layer)
 }
 
 
+static void
+squash_merge_result_init(squash_merge_result_t *res)
+{
+    res->action = SQUASH_MERGE_SKIP;
+    res->rename = NULL;
+    res->target = NULL;
+    res->links = NULL;
+}
+
+
 static int
 squash_merger_buf(squash_merger_t *m, char **buf, size_t *size, size_t need)
 {
@@ -589,10 +599,7 @@ squash_merger_entry(squash_merger_t *m, const squash_tar_entry_t *e,
     squash_link_t  *held;
     int             hidden;
 
-    res->action = SQUASH_MERGE_SKIP;
-    res->rename = NULL;
-    res->target = NULL;
-    res->links = NULL;
+    squash_merge_result_init(res);
 
     m->stats.entries++;
 
@@ -717,10 +724,7 @@ squash_merger_refetch_entry(squash_merger_t *m, const squash_tar_entry_t *e,
     squash_link_t  *held, *l;
     squash_node_t  *n;
 
-    res->action = SQUASH_MERGE_SKIP;
-    res->rename = NULL;
-    res->target = NULL;
-    res->links = NULL;
+    squash_merge_result_init(res);
 
     if (m->refetch == 0 || e->type == SQUASH_TAR_LNK) {
         return SQUASH_OK;

@@ -198,3 +198,13 @@ GET /squash/registry/five/v1
 --- error_code: 502
 --- error_log
 squash: manifest of "registry/five": registry answered 502
+
+
+
+=== TEST 15: a blob replaced in the registry's storage never completes
+t/run-suite put another valid gzip tar in the place of the top layer's blob.
+--- request
+GET /squash/registry/tamper/v1
+--- squash_check: incomplete
+--- error_log eval
+qr/squash: layer sha256:[0-9a-f]{64}: the blob's digest is sha256:[0-9a-f]{64}, aborting/

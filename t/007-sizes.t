@@ -58,7 +58,40 @@ GET /squash/registry/five/v1
 
 
 
-=== TEST 2: ETag, If-None-Match and 304
+=== TEST 2: size probes run side by side, squash_size_probes at a time
+--- request
+GET /squash/registry/five/v1
+--- squash_check: complete
+--- error_log
+squash: size probe of layer 4, 4 in flight
+--- no_error_log
+5 in flight
+
+
+
+=== TEST 3: squash_size_probes 1: one probe at a time
+--- config
+    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
+        squash $sq_name $sq_ref;
+        squash_registry /_registry;
+        squash_size_probes 1;
+    }
+
+    location /_registry/ {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_REGISTRY_PORT/;
+    }
+--- request
+GET /squash/registry/five/v1
+--- squash_check: complete
+--- error_log
+squash: size probe of layer 5, 1 in flight
+--- no_error_log
+2 in flight
+
+
+
+=== TEST 4: ETag, If-None-Match and 304
 --- request
 GET /squash/registry/five/v1
 --- response_headers_like
@@ -67,7 +100,7 @@ ETag: "[0-9a-f]{32}"
 
 
 
-=== TEST 3: padding from ISIZE is small; none once the size cache knows the image
+=== TEST 5: padding from ISIZE is small; none once the size cache knows the image
 --- request
 GET /squash/registry/five/v1
 --- squash_check: complete
@@ -79,7 +112,7 @@ GET /squash/registry/five/v1
 
 
 
-=== TEST 4: an estimate that is too low aborts, and the next download is exact
+=== TEST 6: an estimate that is too low aborts, and the next download is exact
 The layer is two gzip members: the last one's ISIZE covers a few KiB of the
 1 MiB it holds.
 --- request
@@ -94,7 +127,7 @@ qr/squash: "sizes\/split": merged layer exceeds the promised \d+ bytes, aborting
 
 
 
-=== TEST 5: without a size cache a low estimate still never completes
+=== TEST 7: without a size cache a low estimate still never completes
 --- http_config
     log_format squash '$squash_layer_size $squash_padding $squash_size_source '
                       '$squash_layers $squash_dropped $status';
@@ -106,7 +139,7 @@ merged layer exceeds the promised
 
 
 
-=== TEST 6: zstd layers are counted
+=== TEST 8: zstd layers are counted
 --- request
 GET /squash/sizes/zstd/v1
 --- squash_check: complete
@@ -118,7 +151,7 @@ f 0644 0:0 100000 b sha256:6d89b2c15676a4c3
 
 
 
-=== TEST 7: squash_size_fallback fail refuses what it cannot size up front
+=== TEST 9: squash_size_fallback fail refuses what it cannot size up front
 --- config
     location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
         squash $sq_name $sq_ref;
@@ -138,7 +171,7 @@ squash_size_fallback is "fail"
 
 
 
-=== TEST 8: a layer over 4 GiB inflated: the size holds
+=== TEST 10: a layer over 4 GiB inflated: the size holds
 --- request
 HEAD /squash/huge/v1
 --- ignore_response

@@ -27,7 +27,7 @@
  *   dir PATH [mode=..]  symlink PATH TARGET  hardlink PATH TARGET
  *   whiteout PATH             PATH's dir/.wh.base
  *   opaque DIR                DIR/.wh..wh..opq
- *   bigfile PATH SIZE zero|random
+ *   bigfile PATH SIZE zero|random|text
  *   many DIR COUNT            COUNT small files DIR/fN (bookkeeping load)
  *   tarformat pax|gnu         header format of the layers that follow
  *   platform OS/ARCH[/VARIANT]   of the image (default linux/amd64)
@@ -780,6 +780,16 @@ entry_line(image_t *im, char *cmd, char *rest)
                     x ^= x >> 7;
                     x ^= x << 17;
                     buf[i] = (unsigned char) x;
+                }
+
+            } else if (arg && strcmp(arg, "text") == 0) {
+                /* words of a small vocabulary: compresses about 3:1 */
+                for (i = 0; i < n; i++) {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    buf[i] = (x % 7 == 0) ? ' ' : (x % 53 == 0) ? '\n'
+                             : "etaoinshrdlucmfw"[(x >> 8) & 15];
                 }
             }
 

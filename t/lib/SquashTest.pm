@@ -39,7 +39,9 @@ package SquashTest;
 #       the layer size
 #
 # t/run-suite sets TEST_NGINX_SQUASH_MODULE, TEST_NGINX_TOOLS (the build
-# directory) and TEST_NGINX_FIXTURES.
+# directory) and TEST_NGINX_FIXTURES.  A client a check needs that is not
+# installed fails the test, unless SQUASH_SKIP_CLIENTS names it (CI names
+# none).
 
 use strict;
 use warnings;
@@ -89,6 +91,25 @@ sub trimmed {
     return $s;
 }
 
+# a client the check needs: missing is a failure, unless the test command
+# was told to skip it (SQUASH_SKIP_CLIENTS="docker podman ...")
+sub have_client {
+    my ($name, $client) = @_;
+
+    return 1 if system("command -v $client >/dev/null 2>&1") == 0;
+
+    if (grep { $_ eq $client } split /[\s,]+/, $ENV{SQUASH_SKIP_CLIENTS} // '')
+    {
+        Test::More::pass("$name - SKIPPED: $client is missing and "
+                         . "SQUASH_SKIP_CLIENTS names it");
+        return 0;
+    }
+
+    Test::More::fail("$name - $client is missing (SQUASH_SKIP_CLIENTS="
+                     . "$client skips what needs it)");
+    return 0;
+}
+
 sub check {
     my ($block, $body, $req_idx, $rep, $dry_run, $res) = @_;
     my $name = $block->name;
@@ -135,22 +156,24 @@ sub check {
         Test::More::like($data, qr/$re/s, "$name - $path");
     }
 
-    if (defined $block->squash_same_as_umoci) {
+    if (defined $block->squash_same_as_umoci && have_client($name, 'umoci')) {
         $file //= tmpfile($body);
         same_as_umoci($name, "$file", trimmed($block->squash_same_as_umoci));
     }
 
-    if (defined $block->squash_podman_load) {
+    if (defined $block->squash_podman_load && have_client($name, 'podman')) {
         $file //= tmpfile($body);
         podman_load($name, "$file", trimmed($block->squash_podman_load));
     }
 
-    if (defined $block->squash_skopeo) {
+    if (defined $block->squash_skopeo && have_client($name, 'skopeo')
+        && have_client($name, 'umoci'))
+    {
         $file //= tmpfile($body);
         skopeo_copy($name, "$file", trimmed($block->squash_skopeo));
     }
 
-    if (defined $block->squash_docker) {
+    if (defined $block->squash_docker && have_client($name, 'dockerd')) {
         $file //= tmpfile($body);
         docker_load($name, "$file", trimmed($block->squash_docker));
     }
