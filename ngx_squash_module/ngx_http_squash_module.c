@@ -822,17 +822,8 @@ ngx_http_squash_doc_status(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
                ? NGX_HTTP_GATEWAY_TIME_OUT : NGX_HTTP_BAD_GATEWAY;
     }
 
-    if (status == NGX_HTTP_OK
-        || (status == NGX_HTTP_PARTIAL_CONTENT
-            && ctx->sr_kind == NGX_HTTP_SQUASH_SR_PROBE))
-    {
+    if (status == NGX_HTTP_OK) {
         return NGX_OK;
-    }
-
-    if (ctx->sr_kind == NGX_HTTP_SQUASH_SR_PROBE
-        && status == NGX_HTTP_RANGE_NOT_SATISFIABLE)
-    {
-        return NGX_HTTP_BAD_GATEWAY;
     }
 
     if (status == NGX_HTTP_UNAUTHORIZED || status == NGX_HTTP_FORBIDDEN) {
