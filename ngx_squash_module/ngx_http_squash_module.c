@@ -1786,21 +1786,29 @@ ngx_http_squash_drained(ngx_http_request_t *r)
     ngx_http_core_loc_conf_t  *clcf;
 
     c = r->connection;
-
-    if (!c->buffered && !r->buffered) {
-        return NGX_OK;
-    }
-
-    rc = ngx_http_output_filter(r, NULL);
-    if (rc == NGX_ERROR) {
-        return NGX_ERROR;
-    }
-
-    if (!c->buffered && !r->buffered) {
-        return NGX_OK;
-    }
-
     wev = c->write;
+
+    if (c->buffered || r->buffered) {
+        rc = ngx_http_output_filter(r, NULL);
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (!c->buffered && !r->buffered) {
+
+        /*
+         * no send timeout while nothing waits for the client: a timer
+         * left by an earlier wait would cut a long download short
+         */
+
+        if (wev->timer_set && !wev->delayed) {
+            ngx_del_timer(wev);
+        }
+
+        return NGX_OK;
+    }
+
     clcf = ngx_http_get_module_loc_conf(r->main, ngx_http_core_module);
 
     if (!wev->delayed) {

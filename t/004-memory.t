@@ -48,3 +48,28 @@ HEAD /squash/registry/big/v1
 --- squash_slow_client: /squash/registry/big/v1
 --- squash_slow_client_max_rss_kb: 32768
 --- timeout: 120
+
+
+
+=== TEST 3: a pause under send_timeout, then a download longer than it
+The client's pause makes nginx wait for it (with send_timeout armed); the
+rest takes longer than send_timeout and must not be cut.
+--- config
+    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
+        squash $sq_name $sq_ref;
+        squash_registry /_registry;
+        send_timeout 3s;
+    }
+
+    location /_registry/ {
+        internal;
+        alias $TEST_NGINX_FIXTURES/registry/registry/;
+    }
+--- request
+HEAD /squash/registry/big/v1
+--- ignore_response
+--- squash_slow_client: /squash/registry/big/v1
+--- squash_slow_client_max_rss_kb: 32768
+--- no_error_log
+client timed out
+--- timeout: 120

@@ -16,6 +16,7 @@ package Test::Nginx::Socket;
 # Environment: TEST_NGINX_BINARY TEST_NGINX_SERVROOT TEST_NGINX_PORT
 #   (also exported as TEST_NGINX_SERVER_PORT) TEST_NGINX_NO_CLEAN
 #   TEST_NGINX_USE_VALGRIND (suppressions from t/valgrind.suppress)
+#   TEST_NGINX_SERVROOT_PER_FILE (a server root below SERVROOT per file)
 #   TEST_NGINX_LOG_LEVEL; every TEST_NGINX_* variable
 #   is substituted as $TEST_NGINX_NAME in configs, requests and headers.
 
@@ -35,6 +36,13 @@ our $VERSION = '0.01-squash';
 our $NginxBinary = $ENV{TEST_NGINX_BINARY} || 'nginx';
 our $ServRoot = $ENV{TEST_NGINX_SERVROOT}
     || Cwd::cwd() . '/t/servroot';
+
+# one server root per test file, so that a failure's logs survive the run
+if ($ENV{TEST_NGINX_SERVROOT_PER_FILE}) {
+    (my $file = $0) =~ s{.*/}{};
+    $file =~ s/\.t$//;
+    $ServRoot .= "/$file";
+}
 our $ServerPort = $ENV{TEST_NGINX_PORT} || 1984;
 our $RepeatEach = 1;
 our $LogLevel = $ENV{TEST_NGINX_LOG_LEVEL} || 'debug';
