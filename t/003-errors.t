@@ -259,3 +259,46 @@ Content-Type: application/x-tar
 squash: layer.tar
 --- no_error_log
 squash: layer 1 of
+
+
+
+=== TEST 20: more layers than squash_max_layers
+--- config
+    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
+        squash $sq_name $sq_ref;
+        squash_registry /_registry;
+        squash_max_layers 1;
+    }
+
+    location /_registry/ {
+        internal;
+        alias $TEST_NGINX_FIXTURES/quay/registry/;
+    }
+--- request
+GET /squash/quay/case2/latest
+--- error_code: 415
+--- error_log
+manifest has 2 layers, more than the limit of 1
+
+
+
+=== TEST 21: the smallest buffers still give the whole archive
+--- config
+    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
+        squash $sq_name $sq_ref;
+        squash_registry /_registry;
+        squash_buffers 1 512;
+        squash_buffer_size 4k;
+    }
+
+    location /_registry/ {
+        internal;
+        alias $TEST_NGINX_FIXTURES/semantics/registry/;
+    }
+--- request
+GET /squash/sem/links-deleted/v1
+--- squash_check: complete
+--- squash_layer
+h 0644 0:0 0 another_link_to_deleted_file -> link_to_deleted_file
+f 0644 0:0 12 link_to_deleted_file =somecontents
+f 0644 0:0 3 third_file =meh
