@@ -302,3 +302,24 @@ GET /squash/sem/links-deleted/v1
 h 0644 0:0 0 another_link_to_deleted_file -> link_to_deleted_file
 f 0644 0:0 12 link_to_deleted_file =somecontents
 f 0644 0:0 3 third_file =meh
+
+
+
+=== TEST 22: a client that goes away mid-stream
+--- config
+    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
+        squash $sq_name $sq_ref;
+        squash_registry /_registry;
+    }
+
+    location /_registry/ {
+        internal;
+        alias $TEST_NGINX_FIXTURES/semantics/registry/;
+    }
+--- request
+HEAD /squash/sem/many/v1
+--- ignore_response
+--- squash_client_abort: /squash/sem/many/v1
+--- no_error_log
+[alert]
+--- timeout: 60

@@ -34,6 +34,8 @@ package SquashTest;
 #       pads at most PERCENT % of the size plus BYTES
 #   --- squash_download: URI     curl into a file: whole, and as long as
 #                                Content-Length said
+#   --- squash_client_abort: URI a client leaves after 64 KiB; the next
+#                                download is whole (leaks: under valgrind)
 #   --- squash_slow_client: URI
 #       a second client reads URI slowly; nginx's memory must not follow
 #       the layer size
@@ -263,6 +265,30 @@ sub check {
             Test::More::like($lines[$i] // '', qr/$want[$i]/,
                              "$name - access log line " . ($i + 1));
         }
+    }
+
+    if (defined $block->squash_client_abort) {
+        # a client that goes away mid-stream, then one that stays
+        my $uri = trimmed($block->squash_client_abort);
+        my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                         PeerPort => $ENV{TEST_NGINX_SERVER_PORT},
+                                         Proto => 'tcp') or die "connect: $!";
+        print $sock "GET $uri HTTP/1.1\r\nHost: localhost\r\n"
+                    . "Connection: close\r\n\r\n";
+        my ($got, $buf) = (0, '');
+        while ($got < 65536) {
+            my $n = sysread($sock, $buf, 65536) or last;
+            $got += $n;
+        }
+        close $sock;
+        Time::HiRes::sleep(0.5);
+
+        my ($st, $h, $b) = http_request('GET', $uri);
+        my $f2 = tmpfile($b);
+        my ($ok) = split /[\s:]+/, tool('check', "$f2");
+        Test::More::is($ok // '', 'complete',
+                       "$name - after a client went away mid-stream, the "
+                       . "next download is whole");
     }
 
     if (defined $block->squash_slow_client) {
