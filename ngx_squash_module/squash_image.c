@@ -643,7 +643,8 @@ squash_doc_oci_manifest(const char *config_hex, size_t config_size,
     const char *layer_hex, uint64_t layer_size, size_t *len)
 {
     return squash_doc_pack(len,
-                           "{s:i, s:s, s:{s:s, s:s+, s:I}, s:[{s:s, s:s+, s:I}]}",
+                           "{s:i, s:s, s:{s:s, s:s+, s:I},"
+                           " s:[{s:s, s:s+, s:I}]}",
                            "schemaVersion", 2,
                            "mediaType", SQUASH_MT_OCI_MANIFEST,
                            "config", "mediaType", SQUASH_MT_OCI_CONFIG,

@@ -314,8 +314,9 @@ cmd_cat(const char *path, const char *want)
 
 /*
  * An archive is complete when it reads to its end blocks without error,
- * and the config named by manifest.json has the sha256 of layer.tar as its
- * only diff_id.
+ * and the config that manifest.json names has the sha256 of layer.tar as
+ * its only diff_id.  (The config follows manifest.json's lead: blobs seen
+ * before manifest.json are kept only if they turn out to be the config.)
  */
 
 static int
@@ -330,7 +331,9 @@ cmd_check(const char *path)
     EVP_MD_CTX            *sha;
     struct archive        *a;
     struct archive_entry  *e;
-    int                    rc, layers;
+    int                    rc, layers, is_manifest;
+    char                   config_path[512], cfg_name[512], want[128];
+    const char            *p, *q;
     FILE                  *mem;
 
     a = open_outer(path);
@@ -339,6 +342,8 @@ cmd_check(const char *path)
     cfg = NULL;
     manifest = NULL;
     layers = 0;
+    config_path[0] = '\0';
+    cfg_name[0] = '\0';
 
     while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
         name = archive_entry_pathname(e);
@@ -364,13 +369,16 @@ cmd_check(const char *path)
             continue;
         }
 
-        if (strncmp(name, "blobs/sha256/", 13) == 0 || !strcmp(name,
-                                                                 "manifest.json"))
+        /* manifest.json names the config: keep it and the config blob */
+
+        is_manifest = (strcmp(name, "manifest.json") == 0);
+
+        if (is_manifest || (config_path[0] && strcmp(name, config_path) == 0)
+            || (!config_path[0] && strncmp(name, "blobs/sha256/", 13) == 0
+                && archive_entry_filetype(e) == AE_IFREG))
         {
-            mem = open_memstream(strcmp(name, "manifest.json") ? &cfg
-                                                               : &manifest,
-                                 strcmp(name, "manifest.json") ? &cfg_len
-                                                               : &man_len);
+            mem = open_memstream(is_manifest ? &manifest : &cfg,
+                                 is_manifest ? &man_len : &cfg_len);
 
             while ((n = archive_read_data(a, buf, sizeof(buf))) > 0) {
                 fwrite(buf, 1, (size_t) n, mem);
@@ -382,7 +390,30 @@ cmd_check(const char *path)
                 printf("incomplete: %s\n", archive_error_string(a));
                 return 0;
             }
+
+            if (is_manifest) {
+                p = strstr(manifest, "\"Config\":\"");
+                if (p) {
+                    p += 10;
+                    q = strchr(p, '"');
+                    snprintf(config_path, sizeof(config_path), "%.*s",
+                             q ? (int) (q - p) : 0, p);
+                }
+            }
+
+            if (!is_manifest && !config_path[0]) {
+                /* seen before manifest.json: remember which it was */
+                snprintf(cfg_name, sizeof(cfg_name), "%s", name);
+            }
         }
+    }
+
+    if (config_path[0] && cfg && cfg_name[0]
+        && strcmp(cfg_name, config_path) != 0)
+    {
+        printf("wrong: the config kept is %s, manifest.json names %s\n",
+               cfg_name, config_path);
+        return 0;
     }
 
     if (rc != ARCHIVE_EOF) {
@@ -397,7 +428,9 @@ cmd_check(const char *path)
         return 0;
     }
 
-    if (strstr(cfg, digest) == NULL) {
+    snprintf(want, sizeof(want), "\"diff_ids\":[\"%s\"]", digest);
+
+    if (strstr(cfg, want) == NULL) {
         printf("wrong: layer.tar is %s, not the config's diff_id\n", digest);
         return 0;
     }

@@ -11,9 +11,12 @@
 #include "squash_image.h"
 
 
-#define DIGEST_A  "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-#define DIGEST_B  "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
-#define DIGEST_C  "sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+#define DIGEST_A                                                              \
+    "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define DIGEST_B                                                              \
+    "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define DIGEST_C                                                              \
+    "sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
 
 
 static void

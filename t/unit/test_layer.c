@@ -67,7 +67,8 @@ static void
 test_sizes_agree(void **state)
 {
     char            err[SQUASH_ERRLEN];
-    size_t          in_steps[] = { 1, 100, 100000 }, rooms[] = { 1, 513, 65536 };
+    size_t          in_steps[] = { 1, 100, 100000 };
+    size_t          rooms[] = { 1, 513, 65536 };
     size_t          i, j;
     squash_bytes_t  tar, gz, ref = { 0 }, out = { 0 };
 
