@@ -98,6 +98,28 @@ core_srcs() {
     for f in $CORE_SRCS; do printf '%s\n' "$ROOT/ngx_squash_module/$f"; done
 }
 
+check_nodebug() {
+    # Debian's nginx is configured --with-debug; most others are not, and
+    # ngx_log_debugN() then expands to nothing.  The glue must build
+    # both ways: compile it once more with NGX_DEBUG off (the auto
+    # headers define it only #ifndef).
+    local var incs cflags f
+    for var in ALL_INCS CFLAGS; do
+        make -s -f "$NGX_BUILD/Makefile" -C "$NGX_SRC" \
+            --eval "print-$var: ; @echo \$($var)" "print-$var"
+    done >"$NGX_BUILD/flags"
+    incs=$(sed -n 1p "$NGX_BUILD/flags")
+    cflags=$(sed -n 2p "$NGX_BUILD/flags")
+    for f in "$ROOT"/ngx_squash_module/ngx_http_squash_*.c; do
+        # shellcheck disable=SC2086
+        (cd "$NGX_SRC" && cc $cflags -Werror -DNGX_DEBUG=0 $incs \
+            -I "$ROOT/ngx_squash_module" -fsyntax-only "$f") || {
+                echo "$(basename "$f") does not build without --with-debug" >&2
+                exit 1
+            }
+    done
+}
+
 do_build() {
     mkdir -p "$BUILD"
     need_pkgs $BUILD_PKGS
@@ -105,6 +127,7 @@ do_build() {
     say "building the module"
     make -s -f "$NGX_BUILD/Makefile" -C "$NGX_SRC" modules \
         >"$NGX_BUILD/make.log" 2>&1 || { cat "$NGX_BUILD/make.log" >&2; exit 1; }
+    check_nodebug
     # replaced, never rewritten in place: a running nginx may map it
     cp -p "$NGX_BUILD/ngx_http_squash_module.so" "$BUILD/.module.so.tmp"
     mv -f "$BUILD/.module.so.tmp" "$BUILD/ngx_http_squash_module.so"

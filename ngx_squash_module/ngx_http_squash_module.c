@@ -477,6 +477,9 @@ ngx_http_squash_add_header(ngx_http_request_t *sr, char *key, char *lowcase,
     h->value.len = ngx_strlen(value);
     h->lowcase_key = (u_char *) lowcase;
     h->hash = ngx_hash_key(h->lowcase_key, h->key.len);
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
 
     return h;
 }
@@ -606,6 +609,10 @@ ngx_http_squash_fetch(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
         }
 
         *hs = h[i];
+#if (nginx_version >= 1023000)
+        /* repeated headers are linked within the main request's list */
+        hs->next = NULL;
+#endif
     }
 
     sr->headers_in.range = NULL;
@@ -862,9 +869,12 @@ static ngx_int_t
 ngx_http_squash_copy_challenges(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h, *copy;
+    ngx_uint_t         i;
+    ngx_list_part_t   *part;
+    ngx_table_elt_t   *h, *copy;
+#if (nginx_version >= 1023000)
+    ngx_table_elt_t  **ph;
+#endif
 
     if (ctx->sr_headers == NULL) {
         return NGX_OK;
@@ -901,9 +911,20 @@ ngx_http_squash_copy_challenges(ngx_http_request_t *r,
 
         *copy = h[i];
 
+#if (nginx_version >= 1023000)
+        /* since 1.23, repeated headers are linked through next */
+        copy->next = NULL;
+
+        for (ph = &r->headers_out.www_authenticate; *ph; ph = &(*ph)->next) {
+            /* void */
+        }
+
+        *ph = copy;
+#else
         if (r->headers_out.www_authenticate == NULL) {
             r->headers_out.www_authenticate = copy;
         }
+#endif
     }
 
     return NGX_OK;
@@ -1352,6 +1373,9 @@ ngx_http_squash_etag(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     }
 
     etag->hash = 1;
+#if (nginx_version >= 1023000)
+    etag->next = NULL;
+#endif
     ngx_str_set(&etag->key, "ETag");
     etag->value.len = ngx_sprintf(etag->value.data, "\"%*s\"", (size_t) 32,
                                   hex)
@@ -1489,6 +1513,9 @@ ngx_http_squash_send_header(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     }
 
     h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
     ngx_str_set(&h->key, "Content-Disposition");
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -1580,7 +1607,9 @@ ngx_http_squash_start_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 static ngx_int_t
 ngx_http_squash_end_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 {
+#if (NGX_DEBUG)
     const squash_merger_stats_t  *st;
+#endif
 
     /* a failed blob subrequest has torn the request down already */
 
@@ -1590,7 +1619,9 @@ ngx_http_squash_end_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
         return NGX_ERROR;
     }
 
+#if (NGX_DEBUG)
     st = squash_merger_stats(ctx->merger);
+#endif
 
     ngx_log_debug5(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "squash: layer %ui done, %uL entries, %uL emitted, "
