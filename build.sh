@@ -20,7 +20,8 @@ BUILD_PKGS="nginx nginx-dev gcc make libjansson-dev zlib1g-dev libzstd-dev
 TEST_PKGS="libcmocka-dev perl libtest-base-perl libipc-run-perl
            libtext-diff-perl libtest-longstring-perl liblist-moreutils-perl
            libwww-perl docker-registry skopeo umoci podman libarchive-tools
-           clang libclang-rt-14-dev valgrind procps docker.io apache2-utils"
+           clang libclang-rt-14-dev valgrind procps docker.io apache2-utils
+           openssl golang-go zstd python3"
 
 say() { printf '==> %s\n' "$*" >&2; }
 
@@ -145,6 +146,8 @@ do_build_tests() {
     mapfile -t core < <(core_srcs)
     # shellcheck disable=SC2086
     build_c "$BUILD/unit-tests" "$ROOT"/t/unit/*.c "${core[@]}" -- -lcmocka $CORE_LIBS
+    build_c "$BUILD/squash-tarlist" "$ROOT/t/diff/tarlist.c" \
+        "$ROOT/ngx_squash_module/squash_tar_reader.c" -- -lcrypto
     if [ "$BUILD/fuzz-merge" -ot "$ROOT/t/fuzz/fuzz_merge.c" ] \
         || [ -n "$(find "$ROOT/ngx_squash_module" -newer "$BUILD/fuzz-merge" 2>/dev/null)" ]
     then

@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 The ngx_squash authors
+ *
  * ngx_squash: the body filter of our subrequests.
  *
  * Documents (manifest, index, config) and size probes are collected into
@@ -119,6 +121,11 @@ ngx_http_squash_collect(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
         }
 
         len = b->last - b->pos;
+
+        if (len) {
+            /* the registry sent something (for its time-out) */
+            ctx->sr_last = ngx_current_msec;
+        }
 
         if (len > ctx->doc_max - ctx->doc_len) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -275,6 +282,14 @@ ngx_http_squash_blob(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
         goto failed;
     }
 
+    for (cl = in; cl; cl = cl->next) {
+        if (ngx_buf_size(cl->buf)) {
+            /* the registry sent something (for its time-out) */
+            ctx->sr_last = ngx_current_msec;
+            break;
+        }
+    }
+
     if (in && ngx_chain_add_copy(r->pool, &ctx->in, in) != NGX_OK) {
         goto failed;
     }
@@ -287,12 +302,19 @@ ngx_http_squash_blob(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
             goto failed;
         }
 
-        cl = NULL;
-
-        ngx_chain_update_chains(r->pool, &ctx->free, &ctx->busy, &cl,
-                                (ngx_buf_tag_t) &ngx_http_squash_module);
         ctx->nomem = 0;
     }
+
+    /*
+     * buffers written since the last call, by this subrequest or by the
+     * main request draining the client between layers: with all of them
+     * out, nothing else would call here to take them back
+     */
+
+    cl = NULL;
+
+    ngx_chain_update_chains(r->pool, &ctx->free, &ctx->busy, &cl,
+                            (ngx_buf_tag_t) &ngx_http_squash_module);
 
     for ( ;; ) {
 
@@ -308,8 +330,10 @@ ngx_http_squash_blob(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
                     }
 
                 } else {
-                    ctx->in_buf = ctx->in->buf;
-                    ctx->in = ctx->in->next;
+                    cl = ctx->in;
+                    ctx->in_buf = cl->buf;
+                    ctx->in = cl->next;
+                    ngx_free_chain(r->pool, cl);
 
                     if (ctx->in_buf->last_buf || ctx->in_buf->last_in_chain) {
                         ctx->blob_last = 1;
@@ -412,14 +436,23 @@ ngx_http_squash_blob(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
         ctx->nomem = 0;
     }
 
-    if (ctx->in || (ctx->in_buf && ctx->in_buf->pos < ctx->in_buf->last)
-        || (ctx->blob_last && !ctx->blob_done))
-    {
+    if (ctx->in_buf && ctx->in_buf->pos == ctx->in_buf->last) {
+        /*
+         * used up: its owner may now fill the same ngx_buf_t with other
+         * data (the event pipe does, under proxy_buffering), so it must
+         * not be looked at again
+         */
+        ctx->in_buf = NULL;
+    }
+
+    if (ctx->in || ctx->in_buf || (ctx->blob_last && !ctx->blob_done)) {
         r->buffered |= NGX_HTTP_SQUASH_BUFFERED;
 
     } else {
         r->buffered &= ~NGX_HTTP_SQUASH_BUFFERED;
     }
+
+    ngx_http_squash_watch_delay(ctx);
 
     return ctx->busy ? NGX_AGAIN : NGX_OK;
 
@@ -431,6 +464,7 @@ failed:
 
     if (ctx->in_buf) {
         ctx->in_buf->pos = ctx->in_buf->last;
+        ctx->in_buf = NULL;
     }
 
     ctx->in = NULL;

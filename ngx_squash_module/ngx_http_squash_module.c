@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 The ngx_squash authors
+ *
  * ngx_squash: GET /squash/<name>/<reference> streams the image as one
  * squashed archive.
  *
@@ -33,6 +35,9 @@ static ngx_int_t ngx_http_squash_sr_done(ngx_http_request_t *sr, void *data,
     ngx_int_t rc);
 static ngx_int_t ngx_http_squash_probe_done(ngx_http_request_t *sr,
     void *data, ngx_int_t rc);
+static uint64_t ngx_http_squash_tar_bound(uint64_t size);
+static off_t ngx_http_squash_blob_length(ngx_http_request_t *sr,
+    ngx_uint_t status);
 static ngx_int_t ngx_http_squash_probe_result(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx, ngx_uint_t i);
 static ngx_int_t ngx_http_squash_doc_status(ngx_http_request_t *r,
@@ -49,6 +54,8 @@ static ngx_int_t ngx_http_squash_count_layer(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx, squash_blob_t *blob, ngx_uint_t ambiguous);
 static ngx_int_t ngx_http_squash_etag(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_names(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_send_header(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_start_layer(ngx_http_request_t *r,
@@ -62,6 +69,7 @@ static ngx_int_t ngx_http_squash_trailer(ngx_http_request_t *r,
 static ngx_int_t ngx_http_squash_output(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx, u_char *p, size_t n, ngx_uint_t last);
 static ngx_int_t ngx_http_squash_drained(ngx_http_request_t *r);
+static void ngx_http_squash_delay_handler(ngx_event_t *ev);
 static void ngx_http_squash_cleanup(void *data);
 static void ngx_http_squash_warn(void *data, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -326,6 +334,16 @@ ngx_http_squash_handler(ngx_http_request_t *r)
         return NGX_HTTP_BAD_REQUEST;
     }
 
+    rc = ngx_http_squash_names(r, ctx);
+
+    if (rc == NGX_DECLINED) {
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -351,6 +369,11 @@ ngx_http_squash_handler(ngx_http_request_t *r)
 
     ctx->last_out = &ctx->out;
     ctx->state = NGX_HTTP_SQUASH_MANIFEST;
+
+    ctx->delay.handler = ngx_http_squash_delay_handler;
+    ctx->delay.data = ctx;
+    ctx->delay.log = r->connection->log;
+    ctx->delay.cancelable = 1;
 
     ngx_http_set_ctx(r, ctx, ngx_http_squash_module);
 
@@ -656,6 +679,9 @@ ngx_http_squash_fetch(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
     ctx->sr_kind = kind;
     ctx->sr_done = 0;
     ctx->sr_failed = 0;
+    ctx->sr_truncated = 0;
+    ctx->sr_timedout = 0;
+    ctx->sr_last = ngx_current_msec;
     ctx->sr_rc = NGX_OK;
     ctx->sr_status = 0;
     ctx->sr_headers = NULL;
@@ -703,6 +729,33 @@ ngx_http_squash_sr_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
     ctx->sr_status = sr->headers_out.status;
     ctx->sr_headers = &sr->headers_out.headers;
 
+    /*
+     * A body cut short is not told to a subrequest's parent: the upstream
+     * module finalizes it with NGX_OK or NGX_ERROR alike.  A document is
+     * checked against its Content-Length; blobs are checked as they
+     * stream.  A registry that sent its headers, then nothing for as long
+     * as the proxy waits (proxy_read_timeout), timed out: the upstream
+     * module only logs "upstream timed out".
+     */
+
+    if (ctx->sr_kind == NGX_HTTP_SQUASH_SR_DOC && !ctx->sr_failed
+        && ctx->sr_status == NGX_HTTP_OK
+        && sr->headers_out.content_length_n >= 0
+        && (off_t) ctx->doc_len != sr->headers_out.content_length_n)
+    {
+        ctx->sr_truncated = 1;
+    }
+
+    if ((rc == NGX_ERROR || ctx->sr_truncated
+         || (ctx->sr_kind == NGX_HTTP_SQUASH_SR_BLOB && !ctx->blob_last))
+        && sr->upstream && sr->upstream->conf
+        && ngx_current_msec - ctx->sr_last + NGX_TIMER_LAZY_DELAY
+           >= sr->upstream->conf->read_timeout)
+    {
+        /* nginx keeps a timer that is off by less than the lazy delay */
+        ctx->sr_timedout = 1;
+    }
+
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
                    "squash subrequest done: rc %i, status %ui, %uz bytes",
                    rc, ctx->sr_status, ctx->doc_len);
@@ -732,12 +785,20 @@ ngx_http_squash_sr_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
         }
     }
 
-    if (rc != NGX_OK || !ctx->blob_done) {
+    /*
+     * NGX_AGAIN: the last buffers still wait in the write filter, which
+     * holds them for the main request (the postpone filter passes
+     * r->main on); drained() waits for them before the next layer
+     */
+
+    if ((rc != NGX_OK && rc != NGX_AGAIN) || !ctx->blob_done) {
 
         ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
                       "squash: layer %s: fetch failed (rc %i, status %ui, "
                       "%s), aborting", blob->digest, rc, ctx->sr_status,
-                      ctx->blob_last ? "incomplete" : "body truncated");
+                      ctx->sr_timedout ? "the registry timed out"
+                      : !ctx->blob_last ? "body truncated"
+                      : ctx->blob_done ? "failed" : "incomplete");
         return NGX_ERROR;
     }
 
@@ -792,11 +853,12 @@ ngx_http_squash_probe_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
     p->done = 1;
     p->status = (rc == NGX_OK || rc == NGX_AGAIN) ? sr->headers_out.status
                                                   : 0;
+    p->total = ngx_http_squash_blob_length(sr, p->status);
     ctx->probes_inflight--;
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
-                   "squash size probe done: rc %i, status %ui, %uz bytes",
-                   rc, p->status, p->len);
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
+                   "squash size probe done: rc %i, status %ui, %uz bytes "
+                   "of %O", rc, p->status, p->len, p->total);
 
     /* the main request goes on */
 
@@ -815,6 +877,22 @@ ngx_http_squash_doc_status(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
     ngx_uint_t  status;
 
     if (ctx->sr_failed) {
+        return NGX_HTTP_BAD_GATEWAY;
+    }
+
+    if (ctx->sr_timedout) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "squash: %s of \"%V\": the registry timed out",
+                      what, &ctx->name);
+        return NGX_HTTP_GATEWAY_TIME_OUT;
+    }
+
+    if (ctx->sr_truncated
+        || (ctx->sr_rc == NGX_ERROR && ctx->sr_status == NGX_HTTP_OK))
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "squash: %s of \"%V\": the registry's answer broke "
+                      "off after %uz bytes", what, &ctx->name, ctx->doc_len);
         return NGX_HTTP_BAD_GATEWAY;
     }
 
@@ -1040,8 +1118,9 @@ ngx_http_squash_manifest(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 static ngx_int_t
 ngx_http_squash_config(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 {
-    char       err[SQUASH_ERRLEN], hex[SQUASH_HEX_LEN + 1];
-    ngx_int_t  status;
+    char        err[SQUASH_ERRLEN], hex[SQUASH_HEX_LEN + 1];
+    ngx_int_t   status;
+    ngx_uint_t  i;
 
     status = ngx_http_squash_doc_status(r, ctx, "config");
     if (status != NGX_OK) {
@@ -1078,6 +1157,15 @@ ngx_http_squash_config(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
                       squash_config_diff_ids(ctx->config),
                       ctx->manifest.nlayers);
         return NGX_HTTP_BAD_GATEWAY;
+    }
+
+    for (i = 0; i < ctx->manifest.nlayers; i++) {
+        if (squash_config_diff_id(ctx->config, i) == NULL) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "squash: config of \"%V\": diff_id %ui is not a "
+                          "sha256 digest", &ctx->name, i + 1);
+            return NGX_HTTP_BAD_GATEWAY;
+        }
     }
 
     /* the platform chosen from an index names its variant */
@@ -1151,12 +1239,11 @@ ngx_http_squash_probe(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
         if (blob->size == 0) {
             p->used = 1;
 
-        } else if (blob->comp == SQUASH_COMP_NONE) {
-            ctx->unpacked += (uint64_t) blob->size;
-            ctx->size_source |= NGX_HTTP_SQUASH_SIZE_PLAIN;
-            p->used = 1;
+        } else if (blob->comp == SQUASH_COMP_NONE
+                   || (blob->comp == SQUASH_COMP_GZIP && !ctx->count_sizes))
+        {
+            /* the blob's real length, and a gzip blob's ISIZE */
 
-        } else if (blob->comp == SQUASH_COMP_GZIP && !ctx->count_sizes) {
             if (ngx_http_squash_fetch(r, ctx, NGX_HTTP_SQUASH_SR_PROBE,
                                       "blobs", blob->digest)
                 != NGX_OK)
@@ -1213,7 +1300,15 @@ ngx_http_squash_probe(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
             return NGX_HTTP_BAD_GATEWAY;
         }
 
-        ctx->unpacked += ctx->count.out_total;
+        if (ctx->count.in_total != (uint64_t) blob->size) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "squash: layer %s: the registry's blob has %uL "
+                          "bytes, its descriptor says %O", blob->digest,
+                          ctx->count.in_total, (off_t) blob->size);
+            return NGX_HTTP_BAD_GATEWAY;
+        }
+
+        ctx->unpacked += ngx_http_squash_tar_bound(ctx->count.out_total);
         ctx->size_source |= NGX_HTTP_SQUASH_SIZE_COUNT;
         ctx->layer++;
     }
@@ -1229,6 +1324,63 @@ ngx_http_squash_probe(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     ctx->state = NGX_HTTP_SQUASH_HEADER;
 
     return NGX_OK;
+}
+
+
+/*
+ * What a layer's tar adds to layer.tar at most: its bytes, and the
+ * padding of a last entry that the layer leaves out (Go reads such
+ * layers, and the merged tar stays aligned)
+ */
+
+static uint64_t
+ngx_http_squash_tar_bound(uint64_t size)
+{
+    return (size + SQUASH_TAR_BLOCK - 1) & ~(uint64_t) (SQUASH_TAR_BLOCK - 1);
+}
+
+
+/*
+ * A blob's length from a probe's answer: the total of its Content-Range
+ * (206 from a proxied registry), or its Content-Length (200, and 206
+ * from nginx's own range filter, which in a subrequest sets no
+ * Content-Range and leaves the whole length); -1 when neither tells
+ */
+
+static off_t
+ngx_http_squash_blob_length(ngx_http_request_t *sr, ngx_uint_t status)
+{
+    u_char     *p, *last;
+    off_t       total;
+    ngx_str_t  *v;
+
+    if (status == NGX_HTTP_OK
+        || (status == NGX_HTTP_PARTIAL_CONTENT
+            && sr->headers_out.content_range == NULL
+            && sr->upstream == NULL))
+    {
+        return sr->headers_out.content_length_n;
+    }
+
+    if (status != NGX_HTTP_PARTIAL_CONTENT
+        || sr->headers_out.content_range == NULL)
+    {
+        return -1;
+    }
+
+    /* "bytes START-END/TOTAL" */
+
+    v = &sr->headers_out.content_range->value;
+    last = v->data + v->len;
+
+    p = ngx_strlchr(v->data, last, '/');
+    if (p == NULL || p + 1 == last) {
+        return -1;
+    }
+
+    total = ngx_atoof(p + 1, last - p - 1);
+
+    return total >= 0 ? total : -1;
 }
 
 
@@ -1257,6 +1409,29 @@ ngx_http_squash_probe_result(ngx_http_request_t *r,
         return p->status;
     }
 
+    /* the blob must be as long as its descriptor says */
+
+    if (p->total >= 0 && (uint64_t) p->total != (uint64_t) blob->size) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "squash: layer %s: the registry's blob has %O bytes, "
+                      "its descriptor says %O", blob->digest, p->total,
+                      (off_t) blob->size);
+        return NGX_HTTP_BAD_GATEWAY;
+    }
+
+    if (blob->comp == SQUASH_COMP_NONE) {
+
+        if (p->total < 0) {
+            /* the length was not told: counted (and so verified) */
+            p->count = 1;
+            return NGX_OK;
+        }
+
+        ctx->unpacked += ngx_http_squash_tar_bound((uint64_t) p->total);
+        ctx->size_source |= NGX_HTTP_SQUASH_SIZE_PLAIN;
+        return NGX_OK;
+    }
+
     d = NULL;
 
     if (!p->failed && p->status == NGX_HTTP_PARTIAL_CONTENT && p->len == 4) {
@@ -1275,7 +1450,7 @@ ngx_http_squash_probe_result(ngx_http_request_t *r,
         if (squash_gzip_size((uint64_t) blob->size, isize, &size)
             == SQUASH_OK)
         {
-            ctx->unpacked += size;
+            ctx->unpacked += ngx_http_squash_tar_bound(size);
             ctx->size_source |= NGX_HTTP_SQUASH_SIZE_ISIZE;
             return NGX_OK;
         }
@@ -1387,14 +1562,18 @@ ngx_http_squash_etag(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 }
 
 
+/*
+ * The names the archive gives the image, "<host>/<name>" and
+ * "<tag><suffix>": both must be valid references, or the client gets a
+ * 400 (NGX_DECLINED) before anything is fetched.
+ */
+
 static ngx_int_t
-ngx_http_squash_send_header(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+ngx_http_squash_names(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 {
-    u_char                      *p, *tag, *created_by;
+    u_char                      *p, *tag;
     size_t                       len;
-    ngx_int_t                    rc;
     ngx_str_t                    host;
-    ngx_table_elt_t             *h;
     squash_archive_t            *a;
     ngx_http_core_srv_conf_t    *cscf;
     ngx_http_squash_loc_conf_t  *slcf;
@@ -1413,6 +1592,15 @@ ngx_http_squash_send_header(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
     if (host.len == 0) {
         ngx_str_set(&host, "localhost");
+    }
+
+    if (!squash_host_valid((char *) host.data, host.len)
+        || host.len + 1 + ctx->name.len > 255)
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "squash: \"%V/%V\" is not a valid image name",
+                      &host, &ctx->name);
+        return NGX_DECLINED;
     }
 
     a = &ctx->archive;
@@ -1445,7 +1633,32 @@ ngx_http_squash_send_header(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     }
 
     *p = '\0';
+
+    if (squash_reference_kind((char *) tag, p - tag) != SQUASH_REF_TAG) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "squash: \"%s\" is not a valid image tag", tag);
+        return NGX_DECLINED;
+    }
+
     a->tag = (char *) tag;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_squash_send_header(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    u_char                      *p, *created_by;
+    size_t                       len;
+    ngx_int_t                    rc;
+    ngx_table_elt_t             *h;
+    squash_archive_t            *a;
+    ngx_http_squash_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
+
+    a = &ctx->archive;
 
     len = sizeof("ngx_squash: squashed  layers of @") + NGX_INT_T_LEN
           + ctx->name.len + SQUASH_DIGEST_LEN;
@@ -1496,14 +1709,14 @@ ngx_http_squash_send_header(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     }
 
     len = sizeof("attachment; filename=\"_.tar\"") + ctx->name.len
-          + ngx_strlen(tag);
+          + ngx_strlen(a->tag);
     h->value.data = ngx_pnalloc(r->pool, len);
     if (h->value.data == NULL) {
         return NGX_ERROR;
     }
 
     p = ngx_sprintf(h->value.data, "attachment; filename=\"%V_%s.tar\"",
-                    &ctx->name, tag);
+                    &ctx->name, a->tag);
     h->value.len = p - h->value.data;
 
     for (p = h->value.data; p < h->value.data + h->value.len; p++) {
@@ -1806,7 +2019,12 @@ ngx_http_squash_output(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
 }
 
 
-/* NGX_OK once nothing waits to be written to the client */
+/*
+ * NGX_OK once nothing waits to be written to the client.  Only what the
+ * write filter and the layers below it hold counts: gzip keeps its
+ * bits in r->buffered and c->buffered until it is flushed, which
+ * waiting here would never do.
+ */
 
 static ngx_int_t
 ngx_http_squash_drained(ngx_http_request_t *r)
@@ -1815,6 +2033,7 @@ ngx_http_squash_drained(ngx_http_request_t *r)
     ngx_event_t               *wev;
     ngx_connection_t          *c;
     ngx_http_core_loc_conf_t  *clcf;
+    ngx_http_squash_ctx_t     *ctx;
 
     c = r->connection;
     wev = c->write;
@@ -1824,9 +2043,12 @@ ngx_http_squash_drained(ngx_http_request_t *r)
         if (rc == NGX_ERROR) {
             return NGX_ERROR;
         }
+
+        ctx = ngx_http_get_module_ctx(r, ngx_http_squash_module);
+        ngx_http_squash_watch_delay(ctx);
     }
 
-    if (!c->buffered && !r->buffered) {
+    if (!(c->buffered & (NGX_LOWLEVEL_BUFFERED|NGX_HTTP_WRITE_BUFFERED))) {
 
         /*
          * no send timeout while nothing waits for the client: a timer
@@ -1839,6 +2061,10 @@ ngx_http_squash_drained(ngx_http_request_t *r)
 
         return NGX_OK;
     }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "squash: waiting for the client, buffered %xd %xd",
+                   (int) c->buffered, (int) r->buffered);
 
     clcf = ngx_http_get_module_loc_conf(r->main, ngx_http_core_module);
 
@@ -1854,10 +2080,62 @@ ngx_http_squash_drained(ngx_http_request_t *r)
 }
 
 
+/*
+ * limit_rate delays a write with a timer on the client connection's
+ * write event.  The upstream module's unbuffered path (proxy_buffering
+ * off) deletes that timer whenever the socket is writable, and the
+ * delayed flag then holds the connection forever.  So after each write
+ * a timer of ours is set to the same deadline; if the connection's own
+ * timer is gone by then, ours does what it would have done.
+ */
+
+void
+ngx_http_squash_watch_delay(ngx_http_squash_ctx_t *ctx)
+{
+    ngx_event_t  *wev;
+
+    wev = ctx->request->connection->write;
+
+    if (!wev->delayed || !wev->timer_set) {
+        return;
+    }
+
+    ngx_add_timer(&ctx->delay,
+                  (ngx_msec_t) ngx_max((ngx_msec_int_t) (wev->timer.key
+                                                         - ngx_current_msec),
+                                       1));
+}
+
+
+static void
+ngx_http_squash_delay_handler(ngx_event_t *ev)
+{
+    ngx_event_t            *wev;
+    ngx_http_squash_ctx_t  *ctx;
+
+    ctx = ev->data;
+    wev = ctx->request->connection->write;
+
+    if (!wev->delayed || wev->timer_set) {
+        return;
+    }
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ev->log, 0,
+                   "squash: limit_rate delay ended, its timer was removed");
+
+    wev->timedout = 1;
+    wev->handler(wev);
+}
+
+
 static void
 ngx_http_squash_cleanup(void *data)
 {
     ngx_http_squash_ctx_t  *ctx = data;
+
+    if (ctx->delay.timer_set) {
+        ngx_del_timer(&ctx->delay);
+    }
 
     if (ctx->lx_init) {
         squash_layer_free(&ctx->lx);

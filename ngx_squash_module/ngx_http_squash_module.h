@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 The ngx_squash authors
+ *
  * ngx_squash: nginx glue shared by the content handler
  * (ngx_http_squash_module.c) and the subrequest body filter
  * (ngx_http_squash_body_filter.c).
@@ -87,6 +89,8 @@ typedef struct {
 typedef struct {
     ngx_http_request_t        *sr;
     ngx_uint_t                 status;
+    off_t                      total;           /* the blob's length, or
+                                                   -1 when not told */
     size_t                     len;
     u_char                     data[NGX_HTTP_SQUASH_PROBE_MAX];
     unsigned                   done:1;
@@ -110,8 +114,11 @@ typedef struct {
     ngx_int_t                  sr_rc;
     ngx_uint_t                 sr_status;
     ngx_list_t                *sr_headers;     /* its response headers */
+    ngx_msec_t                 sr_last;         /* when it last sent */
     unsigned                   sr_done:1;
     unsigned                   sr_failed:1;     /* body filter refused */
+    unsigned                   sr_truncated:1;  /* a document cut short */
+    unsigned                   sr_timedout:1;   /* the registry stalled */
 
     /* a document collected in memory */
     u_char                    *doc;
@@ -157,6 +164,9 @@ typedef struct {
     ngx_chain_t               *main_free;
     ngx_chain_t               *main_busy;
 
+    /* stands in for limit_rate's delay timer if an upstream removes it */
+    ngx_event_t                delay;
+
     unsigned                   lx_init:1;
     unsigned                   refetching:1;    /* a layer's second pass */
     unsigned                   from_index:1;
@@ -188,6 +198,7 @@ ngx_int_t ngx_http_squash_blob_finish(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 ngx_int_t ngx_http_squash_layer_bytes(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx, u_char *p, size_t n);
+void ngx_http_squash_watch_delay(ngx_http_squash_ctx_t *ctx);
 
 
 #endif /* _NGX_HTTP_SQUASH_MODULE_H_INCLUDED_ */

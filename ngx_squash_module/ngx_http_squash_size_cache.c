@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 The ngx_squash authors
+ *
  * ngx_squash: the size cache, a shared-memory zone that remembers per
  * manifest digest the exact size of the merged layer once a stream
  * completed (later downloads carry no padding), or that its estimate

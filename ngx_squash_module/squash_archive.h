@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 The ngx_squash authors
+ *
  * ngx_squash: the outer archive.  Tar headers of the synthetic entries
  * are written with libarchive (pax format, pax records only where
  * needed: sizes over 8 GiB, long names); data and padding are ours.

@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 The ngx_squash authors
+ *
  * ngx_squash: definitions shared by the nginx-free core
  * (tar reader, merger, decompression, layer transformer, archive writer).
  */

@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 The ngx_squash authors
+ *
  * ngx_squash: incremental decompression of layer blobs (gzip, zstd or
  * none), in the style of z_stream: input and output pointers advance.
  */

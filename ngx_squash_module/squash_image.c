@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 The ngx_squash authors
+ *
  * ngx_squash: image documents (manifests, indexes, configs).
  */
 
@@ -79,6 +81,79 @@ squash_name_valid(const char *s, size_t len)
     }
 
     return after_alnum;
+}
+
+
+int
+squash_host_valid(const char *s, size_t len)
+{
+    size_t  i, start;
+    char    c;
+
+    if (len == 0 || len > 255) {
+        return 0;
+    }
+
+    i = 0;
+
+    if (s[0] == '[') {
+        /* [IPv6] */
+        for (i = 1; i < len && s[i] != ']'; i++) {
+            c = s[i];
+
+            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
+                  || (c >= 'A' && c <= 'F') || c == ':' || c == '.'))
+            {
+                return 0;
+            }
+        }
+
+        if (i == len || i == 1) {
+            return 0;
+        }
+
+        i++;
+
+    } else {
+        for ( ;; ) {
+            start = i;
+
+            while (i < len
+                   && ((s[i] >= 'a' && s[i] <= 'z')
+                       || (s[i] >= 'A' && s[i] <= 'Z')
+                       || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            {
+                i++;
+            }
+
+            if (i == start || s[start] == '-' || s[i - 1] == '-') {
+                return 0;
+            }
+
+            if (i < len && s[i] == '.') {
+                i++;
+                continue;
+            }
+
+            break;
+        }
+    }
+
+    if (i == len) {
+        return 1;
+    }
+
+    if (s[i] != ':' || i + 1 == len) {
+        return 0;
+    }
+
+    for (i++; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 

@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 The ngx_squash authors
+ *
  * ngx_squash: image documents.  Parses manifests, indexes and configs
  * (jansson) and writes the JSON documents of the squashed archive.
  * Everything written is compact with sorted keys: the same image gives
@@ -72,6 +74,13 @@ int squash_digest_valid(const char *s, size_t len);
 
 /* repository name: lower-case components, at most 255 bytes */
 int squash_name_valid(const char *s, size_t len);
+
+/*
+ * The domain of an image reference (distribution's reference grammar):
+ * components of [A-Za-z0-9] with inner "-", separated by ".", or an
+ * IPv6 address in brackets; then an optional ":port"
+ */
+int squash_host_valid(const char *s, size_t len);
 
 /* SQUASH_REF_TAG, SQUASH_REF_DIGEST, or 0 when invalid */
 #define SQUASH_REF_TAG      1

@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 The ngx_squash authors
+ *
  * ngx_squash: the per-layer transformer.
  */
 
@@ -9,6 +11,9 @@
 #include <string.h>
 
 #include "squash_layer.h"
+
+
+static const unsigned char  squash_layer_zeros[SQUASH_TAR_BLOCK];
 
 
 int
@@ -185,7 +190,9 @@ squash_layer_event(squash_layer_t *l, squash_tar_event_t *ev)
         return SQUASH_OK;
     }
 
-    if (l->reader.data_left == 0 && (l->after || l->rename)) {
+    if (l->reader.data_left == 0 && l->reader.pad_left == 0
+        && (l->after || l->rename))
+    {
         return squash_layer_post(l);
     }
 
@@ -268,6 +275,29 @@ squash_layer_run(squash_layer_t *l, const unsigned char **in,
                          "after %llu bytes",
                          (unsigned long long) l->reader.offset);
                 return SQUASH_ERROR;
+            }
+
+            if (l->reader.pad_left) {
+                /*
+                 * the layer ends inside its last entry's padding (umoci
+                 * writes such layers, Go reads them): the entry goes out
+                 * padded, so that the merged tar stays aligned
+                 */
+
+                if (l->emitting) {
+                    l->pend = squash_layer_zeros;
+                    l->pend_len = (size_t) l->reader.pad_left;
+                }
+
+                l->reader.pad_left = 0;
+
+                if ((l->after || l->rename)
+                    && squash_layer_post(l) != SQUASH_OK)
+                {
+                    return SQUASH_ERROR;
+                }
+
+                continue;
             }
 
             l->done = 1;

@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 The ngx_squash authors
+ *
  * ngx_squash: the per-layer transformer.  A compressed layer blob goes
  * in, in pieces of any size; the entries the merger keeps come out,
  * byte for byte as the layer holds them, without the layer's end blocks.

@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 The ngx_squash authors
+ *
  * ngx_squash: the layer merger.
  *
  * Layers are walked top (last in the manifest) to bottom; for every entry

@@ -1,13 +1,21 @@
 
 /*
+ * Copyright (C) 2026 The ngx_squash authors
+ *
  * ngx_squash: incremental (push) tar reader.
  *
  * Bytes are fed in pieces of any size; the reader returns one event at a
  * time: an entry header (with the raw bytes of all its header records,
  * pax and GNU long-name records included, so that it can be copied
- * verbatim), a slice of entry data (including the block padding), or the
- * end of the archive.  Nothing is buffered but the header records of the
- * current entry.
+ * verbatim), a slice of entry data or padding, or the end of the
+ * archive.  Nothing is buffered but the header records of the current
+ * entry.
+ *
+ * The reader sees a layer as Go's archive/tar does (docker, podman,
+ * containerd, buildah, skopeo and umoci read layers with it): the same
+ * entry boundaries, the same names, sizes and types, the same errors.
+ * Where the two could differ, the reader refuses the layer for a reason
+ * docs/design.md names ("Reading layers").
  */
 
 #ifndef _SQUASH_TAR_READER_H_INCLUDED_
@@ -28,24 +36,35 @@
 #define SQUASH_TAR_FIFO         '6'
 #define SQUASH_TAR_CONT         '7'
 
+/* Go's maxSpecialFileSize: pax and GNU long-name records */
+#define SQUASH_TAR_SPECIAL_MAX  (1 << 20)
+
 
 typedef enum {
     SQUASH_TAR_EV_NONE = 0,
     SQUASH_TAR_EV_HEADER,       /* r->entry is filled, r->raw holds it */
-    SQUASH_TAR_EV_DATA,         /* data + padding slice of the input */
+    SQUASH_TAR_EV_DATA,         /* data or padding: a slice of the input */
     SQUASH_TAR_EV_END,          /* end-of-archive blocks seen */
     SQUASH_TAR_EV_NEED_INPUT
 } squash_tar_event_e;
 
 
 typedef struct {
-    char               *path;       /* NUL-terminated, as in the archive */
+    char               *path;       /* NUL-terminated, as the reader sees
+                                       it (pax, GNU, prefix applied) */
     char               *linkpath;   /* hard or symbolic link target */
-    int                 type;       /* normalized typeflag */
-    uint64_t            size;       /* data bytes (pax size wins) */
-    uint32_t            mode;
-    uint64_t            uid;
-    uint64_t            gid;
+    int                 type;       /* the typeflag; '\0' reads as '0',
+                                       or '5' for a name ending in '/' */
+    uint64_t            size;       /* data bytes that follow: 0 for the
+                                       header-only types */
+    uint32_t            mode;       /* permission bits */
+    int64_t             mode_raw;   /* the whole mode field */
+    int64_t             uid;
+    int64_t             gid;
+    int64_t             mtime;      /* seconds, and nanoseconds (pax) */
+    long                mtime_nsec;
+    const unsigned char *pax;       /* the entry's pax records, if any */
+    size_t              pax_len;
 } squash_tar_entry_t;
 
 
@@ -59,24 +78,28 @@ typedef struct {
 
     /* data of a meta record (pax, GNU long name) being collected */
     uint64_t            meta_left;
+    uint64_t            meta_pad;
+    uint64_t            meta_size;
     int                 meta_type;
     size_t              meta_start;
 
-    /* long names from meta records, applied to the next real header */
+    /* meta records, applied to the next real header */
     squash_bytes_t      long_path;
     squash_bytes_t      long_link;
-    squash_bytes_t      pax_path;
-    squash_bytes_t      pax_link;
-    int                 pax_has_size;
-    uint64_t            pax_size;
+    squash_bytes_t      pax;            /* the last 'x' record's data */
+    unsigned            has_long_path:1;
+    unsigned            has_long_link:1;
+    unsigned            has_pax:1;
+    unsigned            meta_discard:1; /* a global record: not copied */
 
     /* the entry handed out with SQUASH_TAR_EV_HEADER */
     squash_tar_entry_t  entry;
     squash_bytes_t      name_buf;
     squash_bytes_t      link_buf;
 
-    /* data of the current entry still to come, padding included */
+    /* the current entry's data, then its padding, still to come */
     uint64_t            data_left;
+    uint64_t            pad_left;
 
     unsigned            zero_blocks;
     unsigned            ended:1;
@@ -96,6 +119,7 @@ typedef struct {
 } squash_tar_event_t;
 
 
+/* meta_limit: all header records of one entry together */
 void squash_tar_reader_init(squash_tar_reader_t *r, size_t meta_limit);
 void squash_tar_reader_free(squash_tar_reader_t *r);
 
@@ -106,10 +130,24 @@ void squash_tar_reader_free(squash_tar_reader_t *r);
 int squash_tar_read(squash_tar_reader_t *r, const unsigned char **pos,
     const unsigned char *last, squash_tar_event_t *ev);
 
-/* true when the input may end here (between entries) */
+/*
+ * True when the input may end here: between entries, after one end
+ * block, or inside an entry's padding (as Go reads it, the archive then
+ * ends with that entry).
+ */
 int squash_tar_reader_at_boundary(squash_tar_reader_t *r);
 
-int squash_tar_parse_number(const unsigned char *p, size_t n, uint64_t *v);
+/*
+ * The next record of pax data: SQUASH_OK with key and value, SQUASH_DONE
+ * at the end, SQUASH_ERROR for a record Go would refuse.
+ */
+int squash_tar_pax_next(const unsigned char **p, const unsigned char *last,
+    const unsigned char **key, size_t *klen, const unsigned char **val,
+    size_t *vlen);
+
+/* a numeric header field as Go's parseNumeric reads it: octal or base-256 */
+int squash_tar_parse_numeric(const unsigned char *p, size_t n, int64_t *v);
+
 void squash_tar_checksum(const unsigned char *block, unsigned char *field);
 
 

@@ -202,9 +202,21 @@ squash: manifest of "registry/five": registry answered 502
 
 
 === TEST 15: a blob replaced in the registry's storage never completes
-t/run-suite put another valid gzip tar in the place of the top layer's blob.
+t/run-suite changed the OS byte of the top layer's gzip header in the
+registry's storage: the same length and tar, another digest.
 --- request
 GET /squash/registry/tamper/v1
 --- squash_check: incomplete
 --- error_log eval
 qr/squash: layer sha256:[0-9a-f]{64}: the blob's digest is sha256:[0-9a-f]{64}, aborting/
+
+
+
+=== TEST 16: a blob replaced by one of another length: 502 before the header
+t/run-suite put another valid gzip tar in the place of the top layer's blob;
+the size probe's Content-Range tells its length.
+--- request
+GET /squash/registry/tamperlen/v1
+--- error_code: 502
+--- error_log eval
+qr/squash: layer sha256:[0-9a-f]{64}: the registry's blob has \d+ bytes, its descriptor says \d+/

@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 The ngx_squash authors
+ *
  * squash-mkimage: builds test and demo images from a small spec.
  *
  *   squash-mkimage SPEC OUTDIR
@@ -35,6 +37,11 @@
  *                             (REF: NAME:TAG), printed with a 4th field
  *                             "index"; push it with skopeo copy --all
  *   blob TEXT                 the layer blob is TEXT as is (broken layers)
+ *   descsize N                the layer's descriptor says N bytes
+ *   diffid TEXT               the config's diff_id of the layer is TEXT
+ *   tarfile PATH              the layer's tar is the file PATH as it is
+ *                             (hostile layers), compressed as set; a
+ *                             relative PATH is under $SQUASH_MKIMAGE_FILES
  *   zero                      the layer blob is empty
  */
 
@@ -74,6 +81,8 @@ typedef struct {
     int             mtcomp;     /* what the media type says */
     long long       split;      /* gzip: end the first member here */
     long long       raw_total;
+    long long       desc_size;  /* the descriptor's size, if it lies */
+    char           *diff_id;    /* the config's diff_id, if it lies */
 } layer_t;
 
 
@@ -219,6 +228,42 @@ layer_feed(layer_t *l, const void *p, size_t n, int finish)
 }
 
 
+/* a layer's tar from a file, byte for byte */
+
+static void
+tar_file(layer_t *l, const char *p)
+{
+    char        path[4096], buf[65536];
+    size_t      n;
+    FILE       *f;
+    const char *dir;
+
+    while (*p == ' ') {
+        p++;
+    }
+
+    dir = getenv("SQUASH_MKIMAGE_FILES");
+
+    if (*p == '/' || dir == NULL) {
+        snprintf(path, sizeof(path), "%s", p);
+
+    } else {
+        snprintf(path, sizeof(path), "%s/%s", dir, p);
+    }
+
+    f = fopen(path, "rb");
+    if (f == NULL) {
+        die("%s: %s", path, strerror(errno));
+    }
+
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+        layer_feed(l, buf, n, 0);
+    }
+
+    fclose(f);
+}
+
+
 static la_ssize_t
 ar_write(struct archive *a, void *data, const void *buf, size_t n)
 {
@@ -235,9 +280,10 @@ layer_begin(image_t *im, int literal)
 
     l = calloc(1, sizeof(layer_t));
     l->literal = literal;
+    l->desc_size = -1;
     l->mtcomp = im->comp;
     l->split = literal ? 0 : im->split;
-    l->comp = literal ? 0 : im->comp;
+    l->comp = literal == 1 ? 0 : im->comp;
     l->raw = EVP_MD_CTX_new();
     l->blob = EVP_MD_CTX_new();
     EVP_DigestInit_ex(l->raw, EVP_sha256(), NULL);
@@ -307,6 +353,9 @@ layer_end(image_t *im)
         archive_write_close(im->ar);
         archive_write_free(im->ar);
         im->ar = NULL;
+    }
+
+    if (l->literal != 1) {
         layer_feed(l, "", 0, 1);
     }
 
@@ -330,10 +379,20 @@ layer_end(image_t *im)
            : "application/vnd.oci.image.layer.v1.tar";
     }
 
-    json_array_append_new(im->layers, file_blob(l->tmp, l->blob, l->size, mt));
+    json_array_append_new(im->layers,
+                          file_blob(l->tmp, l->blob,
+                                    l->desc_size >= 0 ? l->desc_size
+                                                      : l->size, mt));
 
     sha_hex(l->raw, hex);
-    json_array_append_new(im->diff_ids, json_pack("s+", "sha256:", hex));
+
+    if (l->diff_id) {
+        json_array_append_new(im->diff_ids, json_string(l->diff_id));
+        free(l->diff_id);
+
+    } else {
+        json_array_append_new(im->diff_ids, json_pack("s+", "sha256:", hex));
+    }
 
     EVP_MD_CTX_free(l->raw);
     EVP_MD_CTX_free(l->blob);
@@ -1014,6 +1073,21 @@ main(int argc, char **argv)
         } else if (strcmp(cmd, "layer") == 0) {
             layer_end(&im);
             layer_begin(&im, 0);
+
+        } else if (strcmp(cmd, "descsize") == 0 && im.layer) {
+            im.layer->desc_size = strtoll(p, NULL, 10);
+
+        } else if (strcmp(cmd, "diffid") == 0 && im.layer) {
+            while (*p == ' ') {
+                p++;
+            }
+
+            im.layer->diff_id = strdup(p);
+
+        } else if (strcmp(cmd, "tarfile") == 0) {
+            layer_end(&im);
+            layer_begin(&im, 2);
+            tar_file(im.layer, p);
 
         } else if (strcmp(cmd, "blob") == 0 || strcmp(cmd, "zero") == 0) {
             layer_end(&im);

@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 The ngx_squash authors
+ *
  * squash-tartool: reads squashed archives with libarchive, for tests and
  * people.
  *

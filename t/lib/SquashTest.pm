@@ -39,6 +39,14 @@ package SquashTest;
 #   --- squash_slow_client: URI
 #       a second client reads URI slowly; nginx's memory must not follow
 #       the layer size
+#   --- squash_clients   one download a line, "KIND URL [docker FIXTURE
+#       NAME:TAG LOADED-NAME]", each the same bytes as the first line's
+#       ("ref URL"); KIND is fast, slow (curl --limit-rate 8M), pause
+#       (stops reading for 3 s after 1 MiB), compressed (curl
+#       --compressed), each with -h2 for HTTP/2 (URLs may be https://,
+#       certificates are not checked), or parallelN (N fast clients at
+#       once); "docker ..." loads the download into dockerd as
+#       squash_docker does
 #
 # t/run-suite sets TEST_NGINX_SQUASH_MODULE, TEST_NGINX_TOOLS (the build
 # directory) and TEST_NGINX_FIXTURES.  A client a check needs that is not
@@ -49,6 +57,8 @@ use strict;
 use warnings;
 
 use File::Temp ();
+use FindBin ();
+use POSIX ();
 use Time::HiRes ();
 use IO::Socket::INET ();
 use Test::Nginx::Socket ();
@@ -295,6 +305,98 @@ sub check {
         slow_client($name, trimmed($block->squash_slow_client),
                     $block->squash_slow_client_max_rss_kb);
     }
+
+    if (defined $block->squash_clients) {
+        client_kinds($name, $block->squash_clients);
+    }
+}
+
+# one download by curl in the way KIND says, into $out; returns the
+# status and curl's complaints
+sub fetch_as {
+    my ($kind, $url, $out) = @_;
+    my $port = $ENV{TEST_NGINX_SERVER_PORT};
+
+    $url =~ s{\$(TEST_NGINX_\w+)}{$ENV{$1} // ''}ge;
+
+    $url = "http://127.0.0.1:$port$url" if $url =~ m{^/};
+
+    my @opt = ('-sS', '-k', '--max-time', '60', '-o', '-', '-w',
+               "'%{stderr}%{http_code}'");
+    push @opt, '--http2' if $kind =~ s/-h2$//;
+    push @opt, '--limit-rate', '8M' if $kind eq 'slow';
+    push @opt, '--compressed' if $kind eq 'compressed';
+
+    # a reader that stops for longer than half of send_timeout: curl
+    # blocks on the full pipe, so it stops reading the socket too
+    my $reader = $kind eq 'pause' ? "$FindBin::Bin/lib/pause-reader" : 'cat';
+
+    my $err = `curl @opt '$url' 2>'$out.err' | $reader >'$out'; cat '$out.err'`;
+    my ($status) = $err =~ /(\d{3})\s*$/;
+    return ($status // 0, $err);
+}
+
+sub client_kinds {
+    my ($name, $spec) = @_;
+    my @lines = grep { /\S/ } split /\n/, $spec;
+    my $dir = File::Temp->newdir;
+
+    my (undef, $ref) = split ' ', shift @lines;
+    my ($st, $err) = fetch_as('fast', $ref, "$dir/ref.tar");
+    my ($ok) = split /[\s:]+/, tool('check', "$dir/ref.tar");
+    Test::More::is("$st " . ($ok // ''), '200 complete',
+                   "$name - reference download $ref")
+        or Test::More::diag($err);
+    my $want = sha256_file("$dir/ref.tar");
+
+    my $i = 0;
+    for my $line (@lines) {
+        my ($kind, $url, $docker, @what) = split ' ', $line;
+        my $out = "$dir/" . $i++ . ".tar";
+
+        if ($kind =~ /^parallel(\d+)$/) {
+            # N fast clients at once, each must get the whole archive
+            my $n = $1;
+            my @pids;
+            for my $k (1 .. $n) {
+                my $pid = fork // die "fork: $!";
+                if ($pid == 0) {
+                    # no destructors here: the parent's temp dir stays
+                    my ($s) = fetch_as('fast', $url, "$out.$k");
+                    if (open my $fh, '>', "$out.$k.st") {
+                        print $fh $s;
+                        close $fh;
+                    }
+                    POSIX::_exit(0);
+                }
+                push @pids, $pid;
+            }
+            waitpid $_, 0 for @pids;
+            my $good = grep {
+                my $s = `cat '$out.$_.st' 2>/dev/null`;
+                $s eq '200' && sha256_file("$out.$_") eq $want
+            } 1 .. $n;
+            Test::More::is($good, $n, "$name - $n clients at once on $url: "
+                           . "the reference bytes")
+                or Test::More::diag(log_lines());
+            next;
+        }
+
+        ($st, $err) = fetch_as($kind, $url, $out);
+        Test::More::is("$st " . sha256_file($out), "200 $want",
+                       "$name - $kind $url: the reference bytes")
+            or Test::More::diag($err, log_lines());
+
+        if (($docker // '') eq 'docker' && have_client($name, 'dockerd')) {
+            docker_load("$name ($kind)", $out, join ' ', @what);
+        }
+    }
+}
+
+sub sha256_file {
+    my $file = shift;
+    my ($sum) = split ' ', `sha256sum '$file' 2>/dev/null` // '';
+    return $sum // 'none';
 }
 
 # what nginx logged above debug, for a failure's diagnostics

@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 The ngx_squash authors
+ *
  * The outer archive: a trailer whose length does not depend on the
  * layer digest, headers for huge sizes, entries libarchive reads back.
  */

@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 The ngx_squash authors
+ *
  * Decompression: multi-member gzip, truncation, zstd, garbage.
  */
 

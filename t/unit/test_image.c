@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 The ngx_squash authors
+ *
  * Names, references, platforms, manifests, indexes and the documents of
  * the archive.
  */
@@ -35,6 +37,29 @@ test_names(void **state)
 
     for (p = bad; *p; p++) {
         assert_false(squash_name_valid(*p, strlen(*p)));
+    }
+}
+
+
+static void
+test_hosts(void **state)
+{
+    static const char  *good[] = { "localhost", "edge.example.com",
+                                   "Edge-1.example.com:8443", "10.0.0.1:5000",
+                                   "[::1]:443", "[fe80::1]", NULL };
+    static const char  *bad[] = { "", "a\"}", "-a.com", "a-.com", "a..b",
+                                  "a.", "a:", "a:8x", "[::1", "[]", "a b",
+                                  "a/b", "\xff.com", "[::g]", NULL };
+    const char        **p;
+
+    (void) state;
+
+    for (p = good; *p; p++) {
+        assert_true(squash_host_valid(*p, strlen(*p)));
+    }
+
+    for (p = bad; *p; p++) {
+        assert_false(squash_host_valid(*p, strlen(*p)));
     }
 }
 
@@ -213,6 +238,7 @@ unit_image(void)
 {
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_hosts),
         cmocka_unit_test(test_references),
         cmocka_unit_test(test_platforms),
         cmocka_unit_test(test_manifests),

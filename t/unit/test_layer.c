@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 The ngx_squash authors
+ *
  * The layer transformer: output independent of buffer sizes, entries
  * verbatim, end blocks dropped, truncation refused.
  */

@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 The ngx_squash authors
+ *
  * The merger's rules, one layer list at a time (layers top first).
  */
 

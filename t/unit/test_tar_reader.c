@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 The ngx_squash authors
+ *
  * The incremental tar reader: the same events whatever the input split.
  */
 
@@ -154,10 +156,32 @@ test_truncated_entry(void **state)
 
     tar = unit_tar(entries, 0);
 
-    /* the first file's header and half its data block */
+    /* the directory, the file's header and 5 of its 11 data bytes */
+    squash_tar_reader_init(&r, 1 << 20);
+    p = tar.data;
+    last = tar.data + 512 * 2 + 5;
+
+    while (p < last) {
+        assert_int_equal(squash_tar_read(&r, &p, last, &ev), SQUASH_OK);
+    }
+
+    assert_false(squash_tar_reader_at_boundary(&r));
+
+    squash_tar_reader_free(&r);
+
+    /* cut in its padding: Go ends the archive with that file */
     squash_tar_reader_init(&r, 1 << 20);
     p = tar.data;
     last = tar.data + 512 * 2 + 100;
+
+    while (p < last) {
+        assert_int_equal(squash_tar_read(&r, &p, last, &ev), SQUASH_OK);
+    }
+
+    assert_true(squash_tar_reader_at_boundary(&r));
+
+    /* and in a header block: not an end */
+    last = tar.data + 512 * 3 + 10;
 
     while (p < last) {
         assert_int_equal(squash_tar_read(&r, &p, last, &ev), SQUASH_OK);
@@ -201,25 +225,43 @@ test_sparse_refused(void **state)
 static void
 test_numbers(void **state)
 {
-    uint64_t       v;
+    int64_t        v;
     unsigned char  b256[12] = { 0x80, 0, 0, 0, 0, 0, 0, 0x02, 0, 0, 0, 0 };
+    unsigned char  neg[8] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe };
+    unsigned char  big[12] = { 0x80, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
 
     (void) state;
 
-    assert_int_equal(squash_tar_parse_number((unsigned char *) "0000644\0",
-                                             8, &v), SQUASH_OK);
+    assert_int_equal(squash_tar_parse_numeric((unsigned char *) "0000644\0",
+                                              8, &v), SQUASH_OK);
     assert_int_equal(v, 0644);
 
-    assert_int_equal(squash_tar_parse_number((unsigned char *) "   17 \0",
-                                             7, &v), SQUASH_OK);
+    assert_int_equal(squash_tar_parse_numeric((unsigned char *) "   17 \0",
+                                              7, &v), SQUASH_OK);
     assert_int_equal(v, 017);
 
-    /* base-256: 2 << 32 = 8 GiB */
-    assert_int_equal(squash_tar_parse_number(b256, 12, &v), SQUASH_OK);
-    assert_int_equal(v, 8ULL << 30);
+    /* Go cuts at the first NUL once the ends are trimmed */
+    assert_int_equal(squash_tar_parse_numeric((unsigned char *) "12\0 34",
+                                              6, &v), SQUASH_OK);
+    assert_int_equal(v, 012);
 
-    assert_int_equal(squash_tar_parse_number((unsigned char *) "12x4",
-                                             4, &v), SQUASH_ERROR);
+    /* but a space inside the digits is an error */
+    assert_int_equal(squash_tar_parse_numeric((unsigned char *) "12 34",
+                                              5, &v), SQUASH_ERROR);
+
+    /* base-256: 2 << 32 = 8 GiB */
+    assert_int_equal(squash_tar_parse_numeric(b256, 12, &v), SQUASH_OK);
+    assert_int_equal(v, 8LL << 30);
+
+    /* negative base-256: -2 */
+    assert_int_equal(squash_tar_parse_numeric(neg, 8, &v), SQUASH_OK);
+    assert_int_equal(v, -2);
+
+    /* 2^63 does not fit */
+    assert_int_equal(squash_tar_parse_numeric(big, 12, &v), SQUASH_ERROR);
+
+    assert_int_equal(squash_tar_parse_numeric((unsigned char *) "12x4",
+                                              4, &v), SQUASH_ERROR);
 }
 
 

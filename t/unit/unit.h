@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 The ngx_squash authors
+ *
  * Unit tests of the nginx-free core (cmocka).  Each file holds one group;
  * unit_main.c runs them all.
  */

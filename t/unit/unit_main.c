@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 The ngx_squash authors
+ *
  * Runs every unit test group; TAP with CMOCKA_MESSAGE_OUTPUT=TAP.
  */
 
