@@ -148,6 +148,9 @@ do_build_tests() {
     build_c "$BUILD/unit-tests" "$ROOT"/t/unit/*.c "${core[@]}" -- -lcmocka $CORE_LIBS
     build_c "$BUILD/squash-tarlist" "$ROOT/t/diff/tarlist.c" \
         "$ROOT/ngx_squash_module/squash_tar_reader.c" -- -lcrypto
+    # shellcheck disable=SC2086
+    build_c "$BUILD/squash-fuzz-merged" "$ROOT/t/fuzz/fuzz_merge.c" \
+        "${core[@]}" -- -DSQUASH_FUZZ_MAIN $CORE_LIBS
     if [ "$BUILD/fuzz-merge" -ot "$ROOT/t/fuzz/fuzz_merge.c" ] \
         || [ -n "$(find "$ROOT/ngx_squash_module" -newer "$BUILD/fuzz-merge" 2>/dev/null)" ]
     then

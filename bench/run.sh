@@ -14,6 +14,9 @@
 
 set -euo pipefail
 
+# shellcheck source=bench/nginx.sh
+. "$(dirname "$0")/nginx.sh"
+
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD="$ROOT/build"
 WORK="$BUILD/bench"
@@ -35,34 +38,7 @@ if [ ! -f "$WORK/image/.done" ]; then
     touch "$WORK/image/.done"
 fi
 
-mkdir -p "$WORK/logs" "$WORK/conf" "$WORK/tmp"
-cat >"$WORK/conf/nginx.conf" <<CONF
-load_module $BUILD/ngx_http_squash_module.so;
-daemon on;
-worker_processes 1;
-pid $WORK/logs/nginx.pid;
-error_log $WORK/logs/error.log warn;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path $WORK/tmp;
-    proxy_temp_path $WORK/tmp;
-    server {
-        listen 127.0.0.1:$PORT;
-        location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)\$ {
-            squash \$sq_name \$sq_ref;
-            squash_registry /_registry;
-        }
-        location /_registry/ {
-            internal;
-            alias $WORK/image/registry/;
-        }
-    }
-}
-CONF
-
-/usr/sbin/nginx -p "$WORK" -c "$WORK/conf/nginx.conf" -e "$WORK/logs/error.log"
-trap 'kill "$(cat "$WORK/logs/nginx.pid")" 2>/dev/null || true' EXIT
+bench_nginx "$WORK" "$PORT"
 
 blobs=$(python3 - "$WORK/image/oci" <<'PY'
 import json, sys

@@ -64,6 +64,8 @@ static ngx_int_t ngx_http_squash_end_layer(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_padding(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_restate(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_trailer(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_output(ngx_http_request_t *r,
@@ -1867,6 +1869,54 @@ ngx_http_squash_end_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 }
 
 
+/*
+ * Directories that lower layers' entries went into after them, written
+ * again (squash_merger_restate()), where the promised size has room: the
+ * lower layers' own entries of those directories, dropped, and their end
+ * blocks usually make it; if not, they are left out (and logged)
+ */
+
+static ngx_int_t
+ngx_http_squash_restate(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    uint64_t  room;
+
+    if (squash_merger_restate(ctx->merger, &ctx->restate) != SQUASH_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->restate.len == 0) {
+        return NGX_OK;
+    }
+
+    room = ctx->archive.layer_size - 2 * SQUASH_TAR_BLOCK - ctx->layer_bytes;
+
+    if (ctx->restate.len > room) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "squash: \"%V\": %uz bytes of directories to write "
+                      "again do not fit the promised size, left out",
+                      &ctx->name, ctx->restate.len);
+        return NGX_OK;
+    }
+
+    if (ngx_http_squash_layer_bytes(r, ctx, ctx->restate.data,
+                                    ctx->restate.len)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_squash_output(r, ctx, ctx->restate.data, ctx->restate.len,
+                               0)
+        == NGX_ERROR)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 /* the inner tar's end blocks and the zeros up to the promised size */
 
 static ngx_int_t
@@ -1876,6 +1926,10 @@ ngx_http_squash_padding(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     ngx_int_t  rc;
 
     if (!ctx->merged_known) {
+        if (ngx_http_squash_restate(r, ctx) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
         ctx->merged = ctx->layer_bytes;
         ctx->merged_known = 1;
     }
@@ -2157,6 +2211,7 @@ ngx_http_squash_cleanup(void *data)
 
     squash_archive_free(&ctx->archive);
     squash_manifest_free(&ctx->manifest);
+    squash_bytes_free(&ctx->restate);
 
     if (ctx->config) {
         json_decref(ctx->config);

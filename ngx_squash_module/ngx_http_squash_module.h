@@ -164,6 +164,9 @@ typedef struct {
     ngx_chain_t               *main_free;
     ngx_chain_t               *main_busy;
 
+    /* directories written again at the end of layer.tar */
+    squash_bytes_t             restate;
+
     /* stands in for limit_rate's delay timer if an upstream removes it */
     ngx_event_t                delay;
 

@@ -97,6 +97,15 @@ int squash_merger_refetch_entry(squash_merger_t *m,
 /* the end of the image: held links left are dropped with a warning */
 void squash_merger_finish(squash_merger_t *m);
 
+/*
+ * The header records of every directory written before an entry of a
+ * lower layer went into it, in the order they were written: written
+ * again at the end of the merged layer, they make GNU tar and umoci
+ * (which set a directory's times when they leave it) restore its mtime,
+ * mode and owner.  Appended to out; SQUASH_ERROR when out of memory.
+ */
+int squash_merger_restate(squash_merger_t *m, squash_bytes_t *out);
+
 void squash_merger_free_links(squash_merger_t *m, squash_link_t *l);
 
 size_t squash_merger_memory(squash_merger_t *m);

@@ -143,3 +143,13 @@ GET /squash/sem/many/v1
 --- squash_check: incomplete
 --- error_log eval
 qr/squash: layer sha256:[0-9a-f]{64}: path bookkeeping exceeds 262144 bytes after \d+ paths, aborting/
+
+
+
+=== TEST 11: directories that lower layers' entries went into are restated
+GNU tar (and umoci) set a directory's times as they leave it: written again
+at the end, a/ and a/b/ get the upper layer's mtime, mode and owner.
+--- request
+GET /squash/sem/dirtimes/v1
+--- squash_same_as_umoci: semantics sem/dirtimes:v1
+--- squash_dir_times: semantics sem/dirtimes:v1

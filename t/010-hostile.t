@@ -221,3 +221,14 @@ X-Edge: Edge-1.example.com:8443
 --- error_code: 400
 --- error_log
 is not a valid image tag
+
+
+
+=== TEST 16: a layer of 1,000,000 files with the default squash_merge_memory
+(Path bookkeeping used to run out at 262,144 paths.)
+--- request
+HEAD /squash/hostile/million/v1
+--- squash_download: /squash/hostile/million/v1
+--- no_error_log
+[error]
+--- timeout: 120

@@ -6,18 +6,24 @@
  * transformer.  The input is a plain tar layer; its first two bytes pick
  * the input and output piece sizes, and the layer is merged twice (as a
  * top and a lower layer) so that whiteouts and shadowing meet real
- * bookkeeping, with the second pass over a layer that held hard links
- * need, and the end of the image.  Whatever the input, what the merger
- * writes must be a tar that reads back entry by entry with the reader
- * (which t/diff/run holds to Go's archive/tar).  Built by build.sh with
- * clang -fsanitize=fuzzer,address.
+ * bookkeeping, with the second pass over the layer that held hard links
+ * need, the end of the image and its restated directories.  Whatever
+ * the input, what the merger writes must be a tar that reads back entry
+ * by entry with the reader (which t/diff/run holds to Go's archive/tar,
+ * and where Go reads the merged streams of the corpus too).  Built by
+ * build.sh with clang -fsanitize=fuzzer,address.
  */
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "squash_layer.h"
+
+
+/* SQUASH_FUZZ_MAIN: where the merged stream of an input is written */
+static FILE  *fuzz_dump;
 
 
 #define FUZZ_OUT_MAX  (4 << 20)
@@ -117,6 +123,10 @@ fuzz_read_back(squash_bytes_t *merged)
     }
 
     squash_tar_reader_free(&r);
+
+    if (fuzz_dump) {
+        fwrite(merged->data, 1, merged->len, fuzz_dump);
+    }
 }
 
 
@@ -162,6 +172,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     squash_merger_finish(m);
 
+    /* directories restated at the end: header records as they were */
+    if (squash_merger_restate(m, &merged) != SQUASH_OK) {
+        goto done;
+    }
+
     fuzz_read_back(&merged);
 
 done:
@@ -171,3 +186,63 @@ done:
 
     return 0;
 }
+
+
+#ifdef SQUASH_FUZZ_MAIN
+
+/*
+ * squash-fuzz-merged OUTDIR FILE...: without libFuzzer, each input's
+ * merged stream (with its end blocks) as OUTDIR/<name>.tar, for Go's
+ * archive/tar to read back (t/diff/run); inputs the merger refuses
+ * write nothing
+ */
+
+int
+main(int argc, char **argv)
+{
+    int             i;
+    long            len;
+    char            path[4096];
+    const char     *base;
+    FILE           *f;
+    unsigned char  *data;
+
+    for (i = 2; i < argc; i++) {
+        f = fopen(argv[i], "rb");
+        if (f == NULL) {
+            perror(argv[i]);
+            return 1;
+        }
+
+        fseek(f, 0, SEEK_END);
+        len = ftell(f);
+        fseek(f, 0, SEEK_SET);
+
+        data = malloc(len ? len : 1);
+        if (data == NULL || fread(data, 1, len, f) != (size_t) len) {
+            return 1;
+        }
+
+        fclose(f);
+
+        base = strrchr(argv[i], '/');
+        base = base ? base + 1 : argv[i];
+        snprintf(path, sizeof(path), "%s/%s.tar", argv[1], base);
+
+        fuzz_dump = fopen(path, "wb");
+        if (fuzz_dump == NULL) {
+            perror(path);
+            return 1;
+        }
+
+        LLVMFuzzerTestOneInput(data, (size_t) len);
+
+        fclose(fuzz_dump);
+        fuzz_dump = NULL;
+        free(data);
+    }
+
+    return 0;
+}
+
+#endif

@@ -13,6 +13,9 @@ package SquashTest;
 #   --- squash_file: PATH   with --- squash_file_like: REGEX
 #   --- squash_same_as_umoci: FIXTURE NAME:TAG
 #       layer.tar extracts to the tree `umoci unpack` makes of the image
+#   --- squash_dir_times: FIXTURE NAME:TAG
+#       layer.tar extracted by GNU tar gives every directory the mtime,
+#       mode and owner `umoci unpack` gives it from the original
 #   --- squash_podman_load: NAME [FIXTURE NAME:TAG]
 #       `podman load` accepts it as NAME, its tree is the layer's, and
 #       `podman inspect` shows the original's Entrypoint, Env, WorkingDir
@@ -171,6 +174,11 @@ sub check {
     if (defined $block->squash_same_as_umoci && have_client($name, 'umoci')) {
         $file //= tmpfile($body);
         same_as_umoci($name, "$file", trimmed($block->squash_same_as_umoci));
+    }
+
+    if (defined $block->squash_dir_times) {
+        my $file = tmpfile($body);
+        dir_times($name, "$file", trimmed($block->squash_dir_times));
     }
 
     if (defined $block->squash_podman_load && have_client($name, 'podman')) {
@@ -422,6 +430,31 @@ sub extract_layer {
            . " | bsdtar -C '$dir' --numeric-owner -xpf - 2>&1") == 0
         or return 0;
     return 1;
+}
+
+# every directory's mtime, mode and owner below DIR
+sub dir_stats {
+    my $dir = shift;
+    return join '', sort map { "$_\n" }
+        split /\n/, `cd '$dir' && find . -mindepth 1 -type d -printf '%P %T\@ %m %U:%G\n'`;
+}
+
+sub dir_times {
+    my ($name, $file, $what) = @_;
+    my ($fixture, $ref) = split ' ', $what;
+    (my $ociref = $ref) =~ s{[/:]}{-}g;
+
+    umoci_tree($name, $fixture, $ref) // return;
+
+    my $dir = File::Temp->newdir;
+    my $id = id_of($file);
+    system("$Tools/squash-tartool cat '$file' '$id/layer.tar'"
+           . " | tar -C '$dir' --numeric-owner -xpf - 2>&1") == 0
+        or return Test::More::fail("$name - GNU tar extracts layer.tar");
+
+    Test::More::is(dir_stats("$dir"),
+                   dir_stats("$Fixtures/$fixture/umoci/$ociref/rootfs"),
+                   "$name - GNU tar gives the directories of umoci unpack");
 }
 
 # the tree `umoci unpack` makes of a fixture image (cached)

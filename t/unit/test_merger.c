@@ -297,6 +297,66 @@ test_link_dangling(void **state)
 }
 
 
+/* one entry of the current layer, its raw records being its path */
+
+static void
+put(squash_merger_t *m, char *path, int type)
+{
+    squash_tar_entry_t     te;
+    squash_merge_result_t  res;
+
+    memset(&te, 0, sizeof(te));
+    te.type = type;
+    te.path = path;
+    te.linkpath = "";
+
+    assert_int_equal(squash_merger_entry(m, &te, (unsigned char *) path,
+                                         strlen(path), &res),
+                     SQUASH_OK);
+}
+
+
+static void
+test_restate(void **state)
+{
+    squash_bytes_t    out = { 0 };
+    squash_merger_t  *m;
+
+    (void) state;
+
+    m = squash_merger_create(1 << 20, NULL, NULL);
+
+    /* top: a/, a/b/, d/ and what is in them */
+    squash_merger_begin_layer(m);
+    put(m, "a/", SQUASH_TAR_DIR);
+    put(m, "a/top", SQUASH_TAR_REG);
+    put(m, "a/b/", SQUASH_TAR_DIR);
+    put(m, "a/b/top", SQUASH_TAR_REG);
+    put(m, "d/", SQUASH_TAR_DIR);
+
+    /* below: a/ again (hidden), a/x goes into the upper a/; a/b/ gets
+       nothing new; e/ is its own */
+    squash_merger_begin_layer(m);
+    put(m, "a/", SQUASH_TAR_DIR);
+    put(m, "a/x", SQUASH_TAR_REG);
+    put(m, "a/b/", SQUASH_TAR_DIR);
+    put(m, "a/b/top", SQUASH_TAR_REG);
+    put(m, "e/", SQUASH_TAR_DIR);
+    put(m, "e/y", SQUASH_TAR_REG);
+
+    /* further down: a subdirectory of d/ */
+    squash_merger_begin_layer(m);
+    put(m, "d/sub/", SQUASH_TAR_DIR);
+
+    assert_int_equal(squash_merger_restate(m, &out), SQUASH_OK);
+    assert_int_equal(out.len, 4);
+    assert_memory_equal(out.data, "a/d/", 4);
+
+    squash_bytes_free(&out);
+    squash_merger_destroy(m);
+}
+
+
 int
 unit_merger(void)
 {
@@ -315,6 +375,7 @@ unit_merger(void)
         cmocka_unit_test(test_link_to_shadowed_later),
         cmocka_unit_test(test_link_chain),
         cmocka_unit_test(test_link_dangling),
+        cmocka_unit_test(test_restate),
     };
 
     return cmocka_run_group_tests_name("merger", tests, NULL, NULL);
