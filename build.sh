@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
+# Copyright (C) 2026 The ngx_squash authors
 # ngx_squash build driver.
 #
 #   ./build.sh          install what is missing, build build/ngx_http_squash_module.so
 #                       and the tools beside it
 #   ./build.sh demo     build, then squash an embedded sample image through nginx
 #   ./build.sh test     build, then run the whole suite (t/run-suite)
+#   ./build.sh deb      build/deb/libnginx-mod-http-squash_<version>_<arch>.deb
+#                       (debhelper, dh_nginx) for Debian's nginx
 #
 # Debian bookworm, as root (or with sudo) for the package installs.
 
@@ -162,6 +165,22 @@ do_build_tests() {
     fi
 }
 
+do_deb() {
+    local src="$BUILD/deb/src"
+
+    need_pkgs $BUILD_PKGS debhelper dpkg-dev
+    say "building the Debian package"
+    rm -rf "$BUILD/deb"
+    mkdir -p "$src"
+    (cd "$ROOT" && tar --exclude=./build --exclude='./t/servroot*' \
+        --exclude=./.git -cf - .) | tar -xf - -C "$src"
+    (cd "$src" && dpkg-buildpackage -us -uc -b) >"$BUILD/deb/build.log" 2>&1 \
+        || { tail -30 "$BUILD/deb/build.log" >&2; exit 1; }
+    rm -rf "$src"
+    say "built $(ls "$BUILD"/deb/libnginx-mod-http-squash_*.deb \
+                 | grep -v dbgsym)"
+}
+
 case "${1:-build}" in
 build)
     do_build
@@ -173,10 +192,15 @@ demo)
 test)
     do_build
     do_build_tests
+    do_deb
     exec "$ROOT/t/run-suite" "$BUILD"
     ;;
+deb)
+    mkdir -p "$BUILD"
+    do_deb
+    ;;
 *)
-    echo "usage: $0 [build|demo|test]" >&2
+    echo "usage: $0 [build|demo|test|deb]" >&2
     exit 2
     ;;
 esac

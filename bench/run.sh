@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Copyright (C) 2026 The ngx_squash authors
 # Benchmarks of ngx_squash against baselines run side by side on this
 # machine.  Usage: bench/run.sh [RUNS]   (after ./build.sh)
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Copyright (C) 2026 The ngx_squash authors
 # ./build.sh demo: squash the embedded sample image (tools/demo.spec) through
 # nginx with the module, serving the image as static files laid out like the
 # registry API (no registry process), and show what came out.

@@ -1,3 +1,4 @@
+# Copyright (C) 2026 The ngx_squash authors
 package SquashTest;
 
 # Shared set-up of the ngx_squash suite: loads the module into every

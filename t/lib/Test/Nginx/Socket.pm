@@ -1,3 +1,4 @@
+# Copyright (C) 2026 The ngx_squash authors
 package Test::Nginx::Socket;
 
 # A small, clean-room stand-in for Test::Nginx::Socket (which is not
