@@ -7,6 +7,7 @@
 
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1065,6 +1066,28 @@ squash_tar_pax_set(squash_tar_pax_value_t *pv, const unsigned char *v,
 }
 
 
+/* the pax keys whose values Go applies to an entry */
+
+typedef struct {
+    const char  *key;
+    size_t       len;
+    size_t       offset;        /* of its squash_tar_pax_value_t */
+} squash_tar_pax_key_t;
+
+
+static const squash_tar_pax_key_t  squash_tar_pax_keys[] = {
+    { "path", 4, offsetof(squash_tar_pax_t, path) },
+    { "linkpath", 8, offsetof(squash_tar_pax_t, linkpath) },
+    { "size", 4, offsetof(squash_tar_pax_t, size) },
+    { "uid", 3, offsetof(squash_tar_pax_t, uid) },
+    { "gid", 3, offsetof(squash_tar_pax_t, gid) },
+    { "mtime", 5, offsetof(squash_tar_pax_t, mtime) },
+    { "atime", 5, offsetof(squash_tar_pax_t, atime) },
+    { "ctime", 5, offsetof(squash_tar_pax_t, ctime) },
+    { NULL, 0, 0 }
+};
+
+
 /*
  * The records of r->pax, checked as Go's parsePAX checks them, and with
  * values set, their values as its mergePAX does.
@@ -1074,11 +1097,12 @@ static int
 squash_tar_pax_parse(squash_tar_reader_t *r, squash_tar_pax_t *pax,
     int values)
 {
-    int                   rc;
-    long                  ns;
-    size_t                klen, vlen;
-    int64_t               v;
-    const unsigned char  *p, *last, *key, *val;
+    int                          rc;
+    long                         ns;
+    size_t                       klen, vlen;
+    int64_t                      v;
+    const unsigned char         *p, *last, *key, *val;
+    const squash_tar_pax_key_t  *k;
 
     p = r->pax.data;
     last = p + r->pax.len;
@@ -1095,37 +1119,18 @@ squash_tar_pax_parse(squash_tar_reader_t *r, squash_tar_pax_t *pax,
                                    "%llu", (unsigned long long) r->offset);
         }
 
-#define squash_key(k)  (klen == sizeof(k) - 1 && memcmp(key, k, klen) == 0)
-
-        if (squash_key("path")) {
-            squash_tar_pax_set(&pax->path, val, vlen);
-
-        } else if (squash_key("linkpath")) {
-            squash_tar_pax_set(&pax->linkpath, val, vlen);
-
-        } else if (squash_key("size")) {
-            squash_tar_pax_set(&pax->size, val, vlen);
-
-        } else if (squash_key("uid")) {
-            squash_tar_pax_set(&pax->uid, val, vlen);
-
-        } else if (squash_key("gid")) {
-            squash_tar_pax_set(&pax->gid, val, vlen);
-
-        } else if (squash_key("mtime")) {
-            squash_tar_pax_set(&pax->mtime, val, vlen);
-
-        } else if (squash_key("atime")) {
-            squash_tar_pax_set(&pax->atime, val, vlen);
-
-        } else if (squash_key("ctime")) {
-            squash_tar_pax_set(&pax->ctime, val, vlen);
-
-        } else if (klen > 11 && memcmp(key, "GNU.sparse.", 11) == 0) {
-            pax->sparse = 1;
+        for (k = squash_tar_pax_keys; k->len; k++) {
+            if (klen == k->len && memcmp(key, k->key, klen) == 0) {
+                squash_tar_pax_set((squash_tar_pax_value_t *)
+                                   ((char *) pax + k->offset), val, vlen);
+                break;
+            }
         }
 
-#undef squash_key
+        if (k->len == 0 && klen > 11 && memcmp(key, "GNU.sparse.", 11) == 0)
+        {
+            pax->sparse = 1;
+        }
     }
 
     /* the values Go parses, the last of each key */
