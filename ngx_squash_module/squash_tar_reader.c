@@ -149,6 +149,20 @@ squash_tar_reader_at_boundary(squash_tar_reader_t *r)
 }
 
 
+/* what the input has of *left bytes still to come: at most avail */
+
+static size_t
+squash_tar_take(uint64_t *left, size_t avail)
+{
+    size_t  n;
+
+    n = (uint64_t) avail < *left ? avail : (size_t) *left;
+    *left -= n;
+
+    return n;
+}
+
+
 int
 squash_tar_read(squash_tar_reader_t *r, const unsigned char **pos,
     const unsigned char *last, squash_tar_event_t *ev)
@@ -184,17 +198,8 @@ squash_tar_read(squash_tar_reader_t *r, const unsigned char **pos,
         avail = last - p;
 
         if (r->data_left || r->pad_left) {
-            if (r->data_left) {
-                n = (uint64_t) avail < r->data_left ? avail
-                                                    : (size_t) r->data_left;
-                r->data_left -= n;
-
-            } else {
-                n = (uint64_t) avail < r->pad_left ? avail
-                                                   : (size_t) r->pad_left;
-                r->pad_left -= n;
-            }
-
+            n = squash_tar_take(r->data_left ? &r->data_left : &r->pad_left,
+                                avail);
             r->offset += n;
 
             ev->type = SQUASH_TAR_EV_DATA;
@@ -207,17 +212,8 @@ squash_tar_read(squash_tar_reader_t *r, const unsigned char **pos,
 
         if (r->meta_left || r->meta_pad) {
             was = r->meta_left;
-
-            if (r->meta_left) {
-                n = (uint64_t) avail < r->meta_left ? avail
-                                                    : (size_t) r->meta_left;
-                r->meta_left -= n;
-
-            } else {
-                n = (uint64_t) avail < r->meta_pad ? avail
-                                                   : (size_t) r->meta_pad;
-                r->meta_pad -= n;
-            }
+            n = squash_tar_take(r->meta_left ? &r->meta_left : &r->meta_pad,
+                                avail);
 
             if (!r->meta_discard
                 && squash_bytes_append(&r->raw, p, n, r->meta_limit)
