@@ -40,6 +40,7 @@ typedef struct {
     squash_tar_pax_value_t   path;
     squash_tar_pax_value_t   linkpath;
     squash_tar_pax_value_t   size;
+    int64_t                  size_value;    /* once parsed */
     squash_tar_pax_value_t   uid;
     squash_tar_pax_value_t   gid;
     squash_tar_pax_value_t   mtime;
@@ -710,22 +711,7 @@ squash_tar_entry(squash_tar_reader_t *r, const unsigned char *b, int type,
     }
 
     if (pax.size.set) {
-        if (squash_tar_parse_decimal(pax.size.v, pax.size.len, &size)
-            != SQUASH_OK)
-        {
-            return squash_tar_fail(r, "bad pax size at offset %llu",
-                                   (unsigned long long) offset);
-        }
-    }
-
-    if (pax.mtime.set) {
-        if (squash_tar_parse_time(pax.mtime.v, pax.mtime.len, &e->mtime,
-                                  &e->mtime_nsec)
-            != SQUASH_OK)
-        {
-            return squash_tar_fail(r, "bad pax mtime at offset %llu",
-                                   (unsigned long long) offset);
-        }
+        size = pax.size_value;
     }
 
     if (type == '\0') {
@@ -1136,7 +1122,8 @@ squash_tar_pax_parse(squash_tar_reader_t *r, squash_tar_pax_t *pax,
     }
 
     if ((pax->size.set
-         && squash_tar_parse_decimal(pax->size.v, pax->size.len, &v)
+         && squash_tar_parse_decimal(pax->size.v, pax->size.len,
+                                     &pax->size_value)
             != SQUASH_OK)
         || (pax->uid.set
             && squash_tar_parse_decimal(pax->uid.v, pax->uid.len,
@@ -1153,7 +1140,8 @@ squash_tar_pax_parse(squash_tar_reader_t *r, squash_tar_pax_t *pax,
             && squash_tar_parse_time(pax->ctime.v, pax->ctime.len, &v, &ns)
                != SQUASH_OK)
         || (pax->mtime.set
-            && squash_tar_parse_time(pax->mtime.v, pax->mtime.len, &v, &ns)
+            && squash_tar_parse_time(pax->mtime.v, pax->mtime.len,
+                                     &r->entry.mtime, &r->entry.mtime_nsec)
                != SQUASH_OK))
     {
         return squash_tar_fail(r, "bad pax value before offset %llu",
