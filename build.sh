@@ -8,14 +8,22 @@
 #   ./build.sh test     build, then run the whole suite (t/run-suite)
 #   ./build.sh deb      build/deb/libnginx-mod-http-squash_<version>_<arch>.deb
 #                       (debhelper, dh_nginx) for Debian's nginx
+#   ./build.sh upstream [SRC]
+#                       nginx SRC (a source tree; default: upstream 1.26.3,
+#                       fetched as Debian trixie's orig tarball and checked)
+#                       built without debug, with the module dynamic
+#                       (build/upstream/dynamic) and static
+#                       (build/upstream/static)
 #
+# The module builds against Debian's nginx-dev by default; NGX_SRC=DIR
+# builds it against another configured-for-Debian source tree.
 # Debian bookworm, as root (or with sudo) for the package installs.
 
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")" && pwd)
 BUILD="$ROOT/build"
-NGX_SRC=/usr/share/nginx/src
+NGX_SRC=${NGX_SRC:-/usr/share/nginx/src}
 NGX_BUILD="$BUILD/nginx"
 
 BUILD_PKGS="nginx nginx-dev gcc make libjansson-dev zlib1g-dev libzstd-dev
@@ -52,22 +60,30 @@ need_pkgs() {
     fi
 }
 
-CORE_SRCS="squash_tar_reader.c squash_merger.c squash_decomp.c squash_layer.c
-           squash_image.c squash_archive.c"
+CORE="$ROOT/ngx_squash_module/core"
+GLUE="$ROOT/ngx_squash_module/nginx"
+CORE_SRCS="squash_digest.c squash_tar_reader.c squash_merger.c squash_decomp.c
+           squash_layer.c squash_image.c squash_archive.c squash_job.c"
 CORE_LIBS="-larchive -ljansson -lzstd -lz -lcrypto"
 CFLAGS_STRICT="-O2 -g -Wall -Wextra -Wno-unused-parameter -Werror -std=gnu11"
 
 configure_nginx() {
-    # re-configure only when the addon script or the flags change
+    # re-configure only when the source, the addon script or the flags change
     local stamp="$NGX_BUILD/.configured" want
-    # shellcheck disable=SC1090
-    . "$NGX_SRC/conf_flags"
+    if [ -f "$NGX_SRC/conf_flags" ]; then
+        # Debian's nginx-dev: the flags its nginx was built with
+        # shellcheck disable=SC1090
+        . "$NGX_SRC/conf_flags"
+    else
+        NGX_CONF_FLAGS=(--with-compat --with-threads --with-http_ssl_module
+                        --with-http_v2_module)
+    fi
     want=$(printf '%s\n' "${NGX_CONF_FLAGS[@]}" | sha256sum | cut -c1-16)
-    want="$want $(sha256sum "$ROOT/config" | cut -c1-16)"
+    want="$NGX_SRC $want $(sha256sum "$ROOT/config" | cut -c1-16)"
     if [ -f "$NGX_BUILD/Makefile" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
         return 0
     fi
-    say "configuring nginx $(dpkg-query -W -f='${Version}' nginx-dev) for the module"
+    say "configuring nginx in $NGX_SRC for the module"
     mkdir -p "$NGX_BUILD"
     (cd "$NGX_SRC" && ./configure "${NGX_CONF_FLAGS[@]}" \
         --with-cc-opt="-g -O2 -Wextra -Wno-unused-parameter" \
@@ -87,19 +103,19 @@ build_c() {
     [ $# -gt 0 ] && shift
     libs=("$@")
     if [ -f "$out" ]; then
-        for x in "${srcs[@]}" "$ROOT"/ngx_squash_module/*.h; do
+        for x in "${srcs[@]}" "$CORE"/*.h; do
             [ "$x" -nt "$out" ] && newer=1
         done
         [ -z "$newer" ] && return 0
     fi
     say "compiling $(basename "$out")"
     # shellcheck disable=SC2086
-    gcc $CFLAGS_STRICT -I"$ROOT/ngx_squash_module" -o "$out" "${srcs[@]}" "${libs[@]}"
+    gcc $CFLAGS_STRICT -I"$CORE" -o "$out" "${srcs[@]}" "${libs[@]}"
 }
 
 core_srcs() {
     local f
-    for f in $CORE_SRCS; do printf '%s\n' "$ROOT/ngx_squash_module/$f"; done
+    for f in $CORE_SRCS; do printf '%s\n' "$CORE/$f"; done
 }
 
 check_nodebug() {
@@ -114,10 +130,10 @@ check_nodebug() {
     done >"$NGX_BUILD/flags"
     incs=$(sed -n 1p "$NGX_BUILD/flags")
     cflags=$(sed -n 2p "$NGX_BUILD/flags")
-    for f in "$ROOT"/ngx_squash_module/ngx_http_squash_*.c; do
+    for f in "$GLUE"/ngx_http_squash_*.c; do
         # shellcheck disable=SC2086
         (cd "$NGX_SRC" && cc $cflags -Werror -DNGX_DEBUG=0 $incs \
-            -I "$ROOT/ngx_squash_module" -fsyntax-only "$f") || {
+            -I "$CORE" -I "$GLUE" -fsyntax-only "$f") || {
                 echo "$(basename "$f") does not build without --with-debug" >&2
                 exit 1
             }
@@ -150,16 +166,16 @@ do_build_tests() {
     # shellcheck disable=SC2086
     build_c "$BUILD/unit-tests" "$ROOT"/t/unit/*.c "${core[@]}" -- -lcmocka $CORE_LIBS
     build_c "$BUILD/squash-tarlist" "$ROOT/t/diff/tarlist.c" \
-        "$ROOT/ngx_squash_module/squash_tar_reader.c" -- -lcrypto
+        "$CORE/squash_tar_reader.c" -- -lcrypto
     # shellcheck disable=SC2086
     build_c "$BUILD/squash-fuzz-merged" "$ROOT/t/fuzz/fuzz_merge.c" \
         "${core[@]}" -- -DSQUASH_FUZZ_MAIN $CORE_LIBS
     if [ "$BUILD/fuzz-merge" -ot "$ROOT/t/fuzz/fuzz_merge.c" ] \
-        || [ -n "$(find "$ROOT/ngx_squash_module" -newer "$BUILD/fuzz-merge" 2>/dev/null)" ]
+        || [ -n "$(find "$CORE" -newer "$BUILD/fuzz-merge" 2>/dev/null)" ]
     then
         say "compiling fuzz-merge"
         # shellcheck disable=SC2086
-        clang -g -O1 -fsanitize=fuzzer,address -I"$ROOT/ngx_squash_module" \
+        clang -g -O1 -fsanitize=fuzzer,address -I"$CORE" \
             -o "$BUILD/fuzz-merge" "$ROOT/t/fuzz/fuzz_merge.c" "${core[@]}" \
             $CORE_LIBS
     fi
@@ -181,6 +197,82 @@ do_deb() {
                  | grep -v dbgsym)"
 }
 
+UPSTREAM_VERSION=1.26.3
+UPSTREAM_SHA256=69ee2b237744036e61d24b836668aad3040dda461fe6f570f1787eab570c75aa
+UPSTREAM="$BUILD/upstream"
+
+fetch_upstream() {
+    # nginx's own tarball, as Debian trixie ships it (nginx_X.orig.tar.gz);
+    # a deb-src entry for trixie is added for the download only
+    local tgz="$UPSTREAM/nginx_$UPSTREAM_VERSION.orig.tar.gz"
+    local list=/etc/apt/sources.list.d/ngx-squash-trixie-src.list
+    local sudo=
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+
+    mkdir -p "$UPSTREAM"
+    if [ ! -s "$tgz" ]; then
+        need_pkgs dpkg-dev
+        say "fetching nginx $UPSTREAM_VERSION (Debian trixie's orig tarball)"
+        echo 'deb-src http://deb.debian.org/debian trixie main' \
+            | $sudo tee "$list" >/dev/null
+        $sudo apt-get update -q -o Dir::Etc::sourcelist="$list" \
+            -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0 \
+            >"$UPSTREAM/apt.log" 2>&1 || true
+        # the Debian part may be gone from the mirror: the tarball is enough
+        (cd "$UPSTREAM" && apt-get source --download-only \
+            nginx/trixie >>"$UPSTREAM/apt.log" 2>&1) || true
+        $sudo rm -f "$list"
+        [ -s "$tgz" ] || {
+            echo "could not fetch $tgz, see $UPSTREAM/apt.log" >&2
+            exit 1
+        }
+    fi
+    echo "$UPSTREAM_SHA256  $tgz" | sha256sum -c --quiet - || {
+        echo "$tgz: sha256 mismatch" >&2
+        exit 1
+    }
+    if [ ! -x "$UPSTREAM/nginx-$UPSTREAM_VERSION/configure" ]; then
+        tar -xzf "$tgz" -C "$UPSTREAM"
+    fi
+    echo "$UPSTREAM/nginx-$UPSTREAM_VERSION"
+}
+
+build_upstream() {
+    # build_upstream SRC: nginx without debug, the module dynamic and static
+    local src="$1" how obj flags want
+    need_pkgs $BUILD_PKGS libpcre2-dev
+    for how in dynamic static; do
+        obj="$UPSTREAM/$how"
+        flags=(--with-compat --with-threads --with-http_ssl_module
+               --with-http_v2_module --builddir="$obj"
+               --with-cc-opt="-g -O2 -Wextra -Wno-unused-parameter")
+        if [ "$how" = dynamic ]; then
+            flags+=(--add-dynamic-module="$ROOT")
+        else
+            flags+=(--add-module="$ROOT")
+        fi
+        say "nginx $(basename "$src") without debug, the module $how"
+        mkdir -p "$obj"
+        want="$src $(printf '%s\n' "${flags[@]}" | sha256sum | cut -c1-16)"
+        want="$want $(sha256sum "$ROOT/config" | cut -c1-16)"
+        if [ ! -f "$obj/Makefile" ] \
+            || [ "$(cat "$obj/.configured" 2>/dev/null)" != "$want" ]
+        then
+            (cd "$src" && ./configure "${flags[@]}") >"$obj/configure.log" \
+                2>&1 || { tail -30 "$obj/configure.log" >&2; exit 1; }
+            echo "$want" >"$obj/.configured"
+        fi
+        if grep -q 'define NGX_DEBUG  1' "$obj/ngx_auto_config.h"; then
+            echo "$src is configured with debug" >&2
+            exit 1
+        fi
+        make -s -j"$(nproc)" -f "$obj/Makefile" -C "$src" \
+            >"$obj/make.log" 2>&1 || { tail -40 "$obj/make.log" >&2; exit 1; }
+    done
+    say "built $UPSTREAM/dynamic/nginx (+ ngx_http_squash_module.so)" \
+        "and $UPSTREAM/static/nginx"
+}
+
 case "${1:-build}" in
 build)
     do_build
@@ -192,6 +284,7 @@ demo)
 test)
     do_build
     do_build_tests
+    build_upstream "$(fetch_upstream)"
     do_deb
     exec "$ROOT/t/run-suite" "$BUILD"
     ;;
@@ -199,8 +292,12 @@ deb)
     mkdir -p "$BUILD"
     do_deb
     ;;
+upstream)
+    mkdir -p "$BUILD"
+    build_upstream "${2:-$(fetch_upstream)}"
+    ;;
 *)
-    echo "usage: $0 [build|demo|test|deb]" >&2
+    echo "usage: $0 [build|demo|test|deb|upstream [SRC]]" >&2
     exit 2
     ;;
 esac

@@ -21,9 +21,9 @@ PORT=${SQUASH_BENCH_PORT:-8091}
 
 
 mkdir -p "$WORK"
-gcc -O2 -std=gnu11 -I"$ROOT/ngx_squash_module" -o "$WORK/paths" \
-    "$ROOT/bench/paths.c" "$ROOT/ngx_squash_module/squash_merger.c" \
-    "$ROOT/ngx_squash_module/squash_tar_reader.c"
+gcc -O2 -std=gnu11 -I"$ROOT/ngx_squash_module/core" -o "$WORK/paths" \
+    "$ROOT/bench/paths.c" "$ROOT/ngx_squash_module/core/squash_merger.c" \
+    "$ROOT/ngx_squash_module/core/squash_tar_reader.c"
 
 echo "==> bookkeeping"
 for n in 1000000 2000000; do

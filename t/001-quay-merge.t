@@ -10,9 +10,7 @@ add_block_preprocessor(sub {
     my $block = shift;
 
     $block->set_value('config', <<'END') unless defined $block->config;
-    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
-        squash $sq_name $sq_ref;
-        squash_registry /_registry;
+    squash_location {
     }
 
     location /_registry/ {
@@ -25,6 +23,7 @@ END
         unless defined $block->squash_check || defined $block->error_code;
 });
 
+no_shuffle();
 run_tests();
 
 __DATA__

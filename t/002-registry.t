@@ -19,9 +19,7 @@ add_block_preprocessor(sub {
     my $block = shift;
 
     $block->set_value('config', <<'END') unless defined $block->config;
-    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
-        squash $sq_name $sq_ref;
-        squash_registry /_registry;
+    squash_location {
     }
 
     location /_registry/ {
@@ -32,6 +30,7 @@ add_block_preprocessor(sub {
 END
 });
 
+no_shuffle();
 run_tests();
 
 __DATA__
@@ -124,8 +123,8 @@ GET /squash/registry/five/v1
 
 
 === TEST 8: pull by digest
---- request
-GET /squash/registry/five/$TEST_NGINX_DIGEST_REGISTRY_FIVE_V1
+--- request eval
+"GET /squash/registry/five/$ENV{TEST_NGINX_DIGEST_REGISTRY_FIVE_V1}"
 --- squash_check: complete
 --- squash_file: manifest.json
 --- squash_file_like: "RepoTags":\["localhost/registry/five:sha256-[0-9a-f]{12}\.squash"\]
@@ -184,9 +183,7 @@ GET /squash/registry/none/v1
 
 === TEST 14: registry down
 --- config
-    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
-        squash $sq_name $sq_ref;
-        squash_registry /_registry;
+    squash_location {
     }
 
     location /_registry/ {

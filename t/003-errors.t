@@ -12,9 +12,7 @@ add_block_preprocessor(sub {
     my $block = shift;
 
     my $config = <<'END';
-    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
-        squash $sq_name $sq_ref;
-        squash_registry /_registry;
+    squash_location {
         squash_max_document_size 4k;
     }
 
@@ -32,6 +30,7 @@ END
         unless defined $block->config;
 });
 
+no_shuffle();
 run_tests();
 
 __DATA__
@@ -119,9 +118,7 @@ invalid JSON
 
 === TEST 10: manifest over squash_max_document_size
 --- config
-    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
-        squash $sq_name $sq_ref;
-        squash_registry /_registry;
+    squash_location {
         squash_max_document_size 100;
     }
 
@@ -254,19 +251,16 @@ HEAD /squash/quay/case2/latest
 --- response_headers_like
 Content-Length: [1-9][0-9]*
 Content-Type: application/x-tar
---- ignore_response
---- error_log
+--- debug_log
 squash: layer.tar
---- no_error_log
+--- no_debug_log
 squash: layer 1 of
 
 
 
 === TEST 20: more layers than squash_max_layers
 --- config
-    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
-        squash $sq_name $sq_ref;
-        squash_registry /_registry;
+    squash_location {
         squash_max_layers 1;
     }
 
@@ -284,9 +278,7 @@ manifest has 2 layers, more than the limit of 1
 
 === TEST 21: the smallest buffers still give the whole archive
 --- config
-    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
-        squash $sq_name $sq_ref;
-        squash_registry /_registry;
+    squash_location {
         squash_buffers 1 512;
         squash_buffer_size 4k;
     }
@@ -307,9 +299,7 @@ f 0644 0:0 3 third_file =meh
 
 === TEST 22: a client that goes away mid-stream
 --- config
-    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
-        squash $sq_name $sq_ref;
-        squash_registry /_registry;
+    squash_location {
     }
 
     location /_registry/ {
@@ -318,7 +308,6 @@ f 0644 0:0 3 third_file =meh
     }
 --- request
 HEAD /squash/sem/many/v1
---- ignore_response
 --- squash_client_abort: /squash/sem/many/v1
 --- no_error_log
 [alert]

@@ -11,9 +11,7 @@ add_block_preprocessor(sub {
     my $block = shift;
 
     $block->set_value('config', <<'END') unless defined $block->config;
-    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
-        squash $sq_name $sq_ref;
-        squash_registry /_registry;
+    squash_location {
     }
 
     location /_registry/ {
@@ -26,6 +24,7 @@ END
         unless defined $block->squash_check;
 });
 
+no_shuffle();
 run_tests();
 
 __DATA__
@@ -38,7 +37,7 @@ GET /squash/sem/links-deleted/v1
 h 0644 0:0 0 another_link_to_deleted_file -> link_to_deleted_file
 f 0644 0:0 12 link_to_deleted_file =somecontents
 f 0644 0:0 3 third_file =meh
---- error_log
+--- debug_log
 hard links need the layer again
 
 
@@ -128,9 +127,7 @@ dropped hard link "sneaky" of layer 1: its target "../outside" is outside the ro
 
 === TEST 10: path bookkeeping over squash_merge_memory aborts the stream
 --- config
-    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
-        squash $sq_name $sq_ref;
-        squash_registry /_registry;
+    squash_location {
         squash_merge_memory 256k;
     }
 

@@ -12,9 +12,7 @@ add_block_preprocessor(sub {
     my $block = shift;
 
     $block->set_value('config', <<'END') unless defined $block->config;
-    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
-        squash $sq_name $sq_ref;
-        squash_registry /_registry;
+    squash_location {
     }
 
     location /_registry/ {
@@ -25,6 +23,7 @@ add_block_preprocessor(sub {
 END
 });
 
+no_shuffle();
 run_tests();
 
 __DATA__
@@ -106,9 +105,7 @@ GET /squash/registry/layered/v1
 
 === TEST 11: squash_formats docker: no legacy entries, no OCI layout
 --- config
-    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
-        squash $sq_name $sq_ref;
-        squash_registry /_registry;
+    squash_location {
         squash_formats docker;
     }
 
@@ -130,9 +127,7 @@ f manifest.json
 
 === TEST 12: squash_hostname and squash_tag_suffix name the image
 --- config
-    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
-        squash $sq_name $sq_ref;
-        squash_registry /_registry;
+    squash_location {
         squash_hostname edge.example.com;
         squash_tag_suffix -flat;
     }

@@ -16,9 +16,7 @@ END
         unless defined $block->http_config;
 
     my $config = <<'END';
-    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
-        squash $sq_name $sq_ref;
-        squash_registry /_registry;
+    squash_location {
         access_log logs/squash-BLOCK.log squash;
     }
 
@@ -46,6 +44,7 @@ END
     $block->set_value('config', $config) unless defined $block->config;
 });
 
+no_shuffle();
 run_tests();
 
 __DATA__
@@ -62,18 +61,16 @@ GET /squash/registry/five/v1
 --- request
 GET /squash/registry/five/v1
 --- squash_check: complete
---- error_log
+--- debug_log
 squash: size probe of layer 4, 4 in flight
---- no_error_log
+--- no_debug_log
 5 in flight
 
 
 
 === TEST 3: squash_size_probes 1: one probe at a time
 --- config
-    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
-        squash $sq_name $sq_ref;
-        squash_registry /_registry;
+    squash_location {
         squash_size_probes 1;
     }
 
@@ -84,9 +81,9 @@ squash: size probe of layer 4, 4 in flight
 --- request
 GET /squash/registry/five/v1
 --- squash_check: complete
---- error_log
+--- debug_log
 squash: size probe of layer 5, 1 in flight
---- no_error_log
+--- no_debug_log
 2 in flight
 
 
@@ -153,9 +150,7 @@ f 0644 0:0 100000 b sha256:6d89b2c15676a4c3
 
 === TEST 9: squash_size_fallback fail refuses what it cannot size up front
 --- config
-    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
-        squash $sq_name $sq_ref;
-        squash_registry /_registry;
+    squash_location {
         squash_size_fallback fail;
     }
 
@@ -174,6 +169,5 @@ squash_size_fallback is "fail"
 === TEST 10: a layer over 4 GiB inflated: the size holds
 --- request
 HEAD /squash/huge/v1
---- ignore_response
 --- squash_download: /squash/huge/v1
 --- timeout: 600

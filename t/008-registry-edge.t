@@ -35,9 +35,7 @@ add_block_preprocessor(sub {
     my $block = shift;
 
     $block->set_value('config', <<'END') unless defined $block->config;
-    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
-        squash $sq_name $sq_ref;
-        squash_registry /_registry;
+    squash_location {
     }
 
     location /_registry/ {
@@ -48,6 +46,7 @@ add_block_preprocessor(sub {
 END
 });
 
+no_shuffle();
 run_tests();
 
 __DATA__
@@ -119,9 +118,7 @@ f 0644 0:0 5 arch =armv7
 
 === TEST 7: squash_platform sets the default
 --- config
-    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
-        squash $sq_name $sq_ref;
-        squash_registry /_registry;
+    squash_location {
         squash_platform linux/arm/v7;
     }
 
@@ -150,8 +147,8 @@ no manifest for platform linux/s390x in the index
 
 
 === TEST 9: the index pulled by digest
---- request
-GET /squash/registry/multi/$TEST_NGINX_MULTI_DIGEST?platform=linux/arm64/v8
+--- request eval
+"GET /squash/registry/multi/$ENV{TEST_NGINX_MULTI_DIGEST}?platform=linux/arm64/v8"
 --- more_headers
 Authorization: Basic c3F1YXNoOnMzY3JldA==
 --- squash_check: complete
@@ -194,9 +191,7 @@ GET /squash/registry/Five/v1
 Its length is not its descriptor's: the size probe tells (a blob of the
 same length with another digest is t/002-registry.t TEST 15).
 --- config
-    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
-        squash $sq_name $sq_ref;
-        squash_registry /_registry;
+    squash_location {
     }
 
     location = /_registry/v2/quay/case2/blobs/$TEST_NGINX_CASE2_TOP {
@@ -220,9 +215,7 @@ qr/squash: layer sha256:[0-9a-f]{64}: the registry's blob has \d+ bytes, its des
 The fake registry answers blob GETs with 307 to a storage location; the
 internal location follows it.
 --- config
-    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
-        squash $sq_name $sq_ref;
-        squash_registry /_registry;
+    squash_location {
     }
 
     location /_registry/ {
@@ -237,6 +230,8 @@ internal location follows it.
         internal;
         set $storage $upstream_http_location;
         proxy_pass $storage;
+        proxy_buffering off;
+        proxy_set_header Authorization "";
     }
 
     location /fake/v2/quay/ {
@@ -248,13 +243,41 @@ internal location follows it.
     }
 
     location /storage/ {
+        # signed URLs: no credentials may come along
+        if ($http_authorization) {
+            return 400;
+        }
+
         alias $TEST_NGINX_FIXTURES/quay/registry/v2/quay/;
     }
 --- request
 GET /squash/quay/case2/latest
+--- more_headers
+Authorization: Basic c3F1YXNoOnMzY3JldA==
 --- squash_check: complete
 --- squash_layer
 f 0644 0:0 3 another_file =bar
 f 0644 0:0 3 some_file =foo
 f 0644 0:0 3 third_file =meh
 f 0644 0:0 3 top_file =top
+
+
+
+=== TEST 15: the edge holds the credentials (the recipe in docs)
+The client sends none, or wrong ones; the internal location sets its own.
+--- config
+    squash_location {
+    }
+
+    location /_registry/ {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_AUTH_REGISTRY_PORT/;
+        proxy_buffering off;
+        proxy_set_header Authorization "Basic c3F1YXNoOnMzY3JldA==";
+    }
+--- request
+GET /squash/registry/five/v1
+--- more_headers
+Authorization: Basic c3F1YXNoOndyb25n
+--- squash_check: complete
+--- squash_same_as_umoci: registry registry/five:v1

@@ -30,9 +30,7 @@ add_block_preprocessor(sub {
     send_timeout 4s;
     $squash
 
-    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)\$ {
-        squash \$sq_name \$sq_ref;
-        squash_registry /_registry;
+    squash_location {
     }
 
     location ~ ^/slowreg/(?<sq_name>.+)/(?<sq_ref>[^/]+)\$ {

@@ -36,9 +36,7 @@ add_block_preprocessor(sub {
         : '';
 
     $block->set_value('config', <<END);
-    location ~ ^/squash/(?<sq_name>.+)/(?<sq_ref>[^/]+)\$ {
-        squash \$sq_name \$sq_ref;
-        squash_registry /_registry;
+    squash_location {
         $hostname
     }
 
@@ -49,6 +47,7 @@ add_block_preprocessor(sub {
 END
 });
 
+no_shuffle();
 run_tests();
 
 __DATA__

@@ -229,7 +229,7 @@ list(FILE *out, const char *name)
         }
     }
 
-    if (!squash_tar_reader_at_boundary(&r)) {
+    if (!squash_tar_is_at_boundary(&r)) {
         if (open_entry && got == e.size) {
             /* cut in the next header: that entry was whole */
             entry_done(out, &e, got, sha);

@@ -39,7 +39,8 @@ fuzz_pass(const uint8_t *data, size_t size, size_t in_step, size_t room,
     const unsigned char   *p, *last, *end;
     squash_layer_t         l;
 
-    if (squash_layer_init(&l, SQUASH_COMP_NONE, m, 4096, 1 << 16, refetch)
+    if (squash_layer_init(&l, SQUASH_COMP_NONE, NULL, NULL, m, 4096, 1 << 16,
+                          refetch)
         != SQUASH_OK)
     {
         squash_layer_free(&l);

@@ -84,12 +84,118 @@ test_huge_entry(void **state)
 }
 
 
+
+/* the first entry of a tar in memory, read back by libarchive */
+
+static struct archive *
+read_first(squash_bytes_t *b, struct archive_entry **e)
+{
+    struct archive  *ar;
+
+    ar = archive_read_new();
+    archive_read_support_format_tar(ar);
+    assert_int_equal(archive_read_open_memory(ar, b->data, b->len),
+                     ARCHIVE_OK);
+    assert_int_equal(archive_read_next_header(ar, e), ARCHIVE_OK);
+
+    return ar;
+}
+
+
+/* an entry's header records written again: another path, or a link */
+
+static void
+test_rewrite(void **state)
+{
+    char                   err[SQUASH_ERRLEN], longname[300];
+    squash_bytes_t         raw = { 0 }, out = { 0 };
+    struct archive        *ar;
+    struct archive_entry  *e;
+
+    (void) state;
+
+    assert_int_equal(squash_archive_entry(&raw, "dir/file", '0', "hello", 5,
+                                          1234567, err),
+                     SQUASH_OK);
+
+    /* the header alone (the data and padding follow it) */
+    raw.len = 512;
+
+    assert_int_equal(squash_tar_rewrite(&out, raw.data, raw.len, "other/name",
+                                        NULL, err),
+                     SQUASH_OK);
+    assert_int_equal(out.len % 512, 0);
+    ar = read_first(&out, &e);
+    assert_string_equal(archive_entry_pathname(e), "other/name");
+    assert_int_equal(archive_entry_size(e), 5);
+    assert_int_equal(archive_entry_mtime(e), 1234567);
+    archive_read_free(ar);
+
+    /* a hard link has no data */
+    out.len = 0;
+    assert_int_equal(squash_tar_rewrite(&out, raw.data, raw.len, "link",
+                                        "dir/file", err),
+                     SQUASH_OK);
+    ar = read_first(&out, &e);
+    assert_string_equal(archive_entry_pathname(e), "link");
+    assert_string_equal(archive_entry_hardlink(e), "dir/file");
+    assert_int_equal(archive_entry_size(e), 0);
+    archive_read_free(ar);
+
+    /* a name longer than ustar holds */
+    memset(longname, 'n', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    out.len = 0;
+    assert_int_equal(squash_tar_rewrite(&out, raw.data, raw.len, longname,
+                                        NULL, err),
+                     SQUASH_OK);
+    ar = read_first(&out, &e);
+    assert_string_equal(archive_entry_pathname(e), longname);
+    archive_read_free(ar);
+
+    /* records that are no tar header */
+    memset(raw.data, 'x', 512);
+    out.len = 0;
+    assert_int_equal(squash_tar_rewrite(&out, raw.data, raw.len, "a", NULL,
+                                        err),
+                     SQUASH_ERROR);
+
+    squash_bytes_free(&raw);
+    squash_bytes_free(&out);
+}
+
+
+static void
+test_symlink(void **state)
+{
+    char                   err[SQUASH_ERRLEN];
+    squash_bytes_t         out = { 0 };
+    struct archive        *ar;
+    struct archive_entry  *e;
+
+    (void) state;
+
+    assert_int_equal(squash_archive_symlink(&out, "blobs/sha256/x",
+                                            "../../id/layer.tar", 42, err),
+                     SQUASH_OK);
+    ar = read_first(&out, &e);
+    assert_int_equal(archive_entry_filetype(e), AE_IFLNK);
+    assert_string_equal(archive_entry_symlink(e), "../../id/layer.tar");
+    assert_int_equal(archive_entry_mtime(e), 42);
+    archive_read_free(ar);
+
+    squash_bytes_free(&out);
+}
+
+
 int
 unit_archive(void)
 {
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_trailer_length),
         cmocka_unit_test(test_huge_entry),
+        cmocka_unit_test(test_rewrite),
+        cmocka_unit_test(test_symlink),
     };
 
     return cmocka_run_group_tests_name("archive", tests, NULL, NULL);

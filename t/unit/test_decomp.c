@@ -200,6 +200,38 @@ test_zstd(void **state)
 }
 
 
+
+/* a gzip blob's size from its ISIZE: only where one size fits */
+
+static void
+test_gzip_size(void **state)
+{
+    uint64_t  size;
+
+    (void) state;
+
+    /* small blobs: the ISIZE is the size */
+    assert_int_equal(squash_gzip_size(100, 1000, &size), SQUASH_OK);
+    assert_int_equal(size, 1000);
+    assert_int_equal(squash_gzip_size(1 << 20, 300 << 20, &size), SQUASH_OK);
+    assert_int_equal(size, 300 << 20);
+
+    /* less than deflate could have made of it: not this ISIZE */
+    assert_int_equal(squash_gzip_size(1 << 20, 1000, &size),
+                     SQUASH_DECLINED);
+
+    /* 5 MB may inflate past 4 GiB: the size modulo 2^32 is ambiguous */
+    assert_int_equal(squash_gzip_size(5000000, 6000000, &size),
+                     SQUASH_DECLINED);
+
+    /* not even a gzip header and trailer */
+    assert_int_equal(squash_gzip_size(17, 0, &size), SQUASH_DECLINED);
+
+    assert_string_equal(squash_comp_name(SQUASH_COMP_GZIP), "gzip");
+    assert_string_equal(squash_comp_name(SQUASH_COMP_ZSTD), "zstd");
+}
+
+
 int
 unit_decomp(void)
 {
@@ -210,6 +242,7 @@ unit_decomp(void)
         cmocka_unit_test(test_gzip_garbage),
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_zstd),
+        cmocka_unit_test(test_gzip_size),
     };
 
     return cmocka_run_group_tests_name("decomp", tests, NULL, NULL);

@@ -32,11 +32,11 @@ test_names(void **state)
     (void) state;
 
     for (p = good; *p; p++) {
-        assert_true(squash_name_valid(*p, strlen(*p)));
+        assert_true(squash_is_name(*p, strlen(*p)));
     }
 
     for (p = bad; *p; p++) {
-        assert_false(squash_name_valid(*p, strlen(*p)));
+        assert_false(squash_is_name(*p, strlen(*p)));
     }
 }
 
@@ -55,11 +55,11 @@ test_hosts(void **state)
     (void) state;
 
     for (p = good; *p; p++) {
-        assert_true(squash_host_valid(*p, strlen(*p)));
+        assert_true(squash_is_host(*p, strlen(*p)));
     }
 
     for (p = bad; *p; p++) {
-        assert_false(squash_host_valid(*p, strlen(*p)));
+        assert_false(squash_is_host(*p, strlen(*p)));
     }
 }
 
@@ -121,7 +121,7 @@ test_manifests(void **state)
         "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\","
         "\"digest\":\"" DIGEST_C "\",\"size\":30}]}";
 
-    assert_int_equal(squash_manifest_parse(m, strlen(m), &man, 10, err),
+    assert_int_equal(squash_manifest_parse(m, strlen(m), NULL, 10, &man, err),
                      SQUASH_OK);
     assert_int_equal(man.kind, SQUASH_DOC_IMAGE);
     assert_int_equal(man.nlayers, 2);
@@ -131,21 +131,21 @@ test_manifests(void **state)
     squash_manifest_free(&man);
 
     /* the layer limit */
-    assert_int_equal(squash_manifest_parse(m, strlen(m), &man, 1, err),
+    assert_int_equal(squash_manifest_parse(m, strlen(m), NULL, 1, &man, err),
                      SQUASH_UNSUPPORTED);
 
     m = "{\"schemaVersion\":1,\"fsLayers\":[]}";
-    assert_int_equal(squash_manifest_parse(m, strlen(m), &man, 10, err),
+    assert_int_equal(squash_manifest_parse(m, strlen(m), NULL, 10, &man, err),
                      SQUASH_UNSUPPORTED);
     assert_non_null(strstr(err, "schema1"));
 
     m = "{\"schemaVersion\":2,\"config\":{\"digest\":\"sha256:zz\","
         "\"size\":1},\"layers\":[]}";
-    assert_int_equal(squash_manifest_parse(m, strlen(m), &man, 10, err),
+    assert_int_equal(squash_manifest_parse(m, strlen(m), NULL, 10, &man, err),
                      SQUASH_ERROR);
 
     m = "{\"schemaVersion\":2,";
-    assert_int_equal(squash_manifest_parse(m, strlen(m), &man, 10, err),
+    assert_int_equal(squash_manifest_parse(m, strlen(m), NULL, 10, &man, err),
                      SQUASH_ERROR);
     assert_non_null(strstr(err, "invalid JSON"));
 }
@@ -154,7 +154,7 @@ test_manifests(void **state)
 static void
 test_index(void **state)
 {
-    char               err[SQUASH_ERRLEN], digest[SQUASH_DIGEST_LEN + 1];
+    char               err[SQUASH_ERRLEN];
     const char        *ix;
     squash_platform_t  p = { "linux", "arm64", NULL };
     squash_manifest_t  man;
@@ -170,23 +170,25 @@ test_index(void **state)
          "{\"digest\":\"" DIGEST_C "\",\"size\":1,\"platform\":"
          "{\"os\":\"linux\",\"architecture\":\"amd64\"}}]}";
 
-    assert_int_equal(squash_manifest_parse(ix, strlen(ix), &man, 10, err),
-                     SQUASH_OK);
-    assert_int_equal(man.kind, SQUASH_DOC_INDEX);
-
     /* without a variant asked for, the entry without one wins */
-    assert_int_equal(squash_index_select(ix, strlen(ix), &p, digest, err),
-                     SQUASH_OK);
-    assert_string_equal(digest, DIGEST_B);
+    assert_int_equal(squash_manifest_parse(ix, strlen(ix), &p, 10, &man,
+                                           err),
+                     SQUASH_INDEX);
+    assert_int_equal(man.kind, SQUASH_DOC_INDEX);
+    assert_string_equal(man.chosen.digest, DIGEST_B);
+    squash_manifest_free(&man);
 
     p.variant = "v8";
-    assert_int_equal(squash_index_select(ix, strlen(ix), &p, digest, err),
-                     SQUASH_OK);
-    assert_string_equal(digest, DIGEST_A);
+    assert_int_equal(squash_manifest_parse(ix, strlen(ix), &p, 10, &man,
+                                           err),
+                     SQUASH_INDEX);
+    assert_string_equal(man.chosen.digest, DIGEST_A);
+    squash_manifest_free(&man);
 
     p.arch = "s390x";
     p.variant = NULL;
-    assert_int_equal(squash_index_select(ix, strlen(ix), &p, digest, err),
+    assert_int_equal(squash_manifest_parse(ix, strlen(ix), &p, 10, &man,
+                                           err),
                      SQUASH_NOT_FOUND);
     assert_non_null(strstr(err, "linux/s390x"));
 }
@@ -233,6 +235,60 @@ test_documents(void **state)
 }
 
 
+
+/* the archive's own documents: compact, keys sorted, the same every time */
+
+static void
+test_archive_documents(void **state)
+{
+    char        err[SQUASH_ERRLEN], *d;
+    size_t      len;
+    json_t     *c;
+    const char *src = "{\"created\":\"2021-02-03T04:05:06.789Z\","
+                      "\"rootfs\":{\"diff_ids\":[\"" DIGEST_A "\",\""
+                      DIGEST_B "\"]}}";
+
+    (void) state;
+
+    c = squash_config_parse(src, strlen(src), err);
+    assert_non_null(c);
+    assert_int_equal(squash_config_created(c), 1612325106);
+    assert_int_equal(squash_config_diff_ids(c), 2);
+    assert_string_equal(squash_config_diff_id(c, 1), DIGEST_B);
+    assert_null(squash_config_diff_id(c, 2));
+    json_decref(c);
+
+    c = squash_config_parse("{}", 2, err);
+    assert_int_equal(squash_config_created(c), 0);
+    assert_int_equal(squash_config_diff_ids(c), 0);
+    json_decref(c);
+
+    d = squash_doc_repositories("h/a", "v1.squash", "ff", &len);
+    assert_string_equal(d, "{\"h/a\":{\"v1.squash\":\"ff\"}}");
+    assert_int_equal(len, strlen(d));
+    free(d);
+
+    d = squash_doc_manifest("blobs/sha256/c", "h/a:v1", "id/layer.tar", &len);
+    assert_string_equal(d, "[{\"Config\":\"blobs/sha256/c\",\"Layers\":"
+                        "[\"id/layer.tar\"],\"RepoTags\":[\"h/a:v1\"]}]");
+    free(d);
+
+    d = squash_doc_oci_manifest("cc", 10, "ll", 20, &len);
+    assert_non_null(strstr(d, "\"config\":{\"digest\":\"sha256:cc\","
+                              "\"mediaType\":\"" SQUASH_MT_OCI_CONFIG "\","
+                              "\"size\":10}"));
+    assert_non_null(strstr(d, "\"digest\":\"sha256:ll\",\"mediaType\":\""
+                              SQUASH_MT_OCI_LAYER "\",\"size\":20}"));
+    free(d);
+
+    d = squash_doc_oci_index("mm", 30, "h/a", "v1", &len);
+    assert_non_null(strstr(d, "\"digest\":\"sha256:mm\""));
+    assert_non_null(strstr(d, "\"org.opencontainers.image.ref.name\":"
+                              "\"v1\""));
+    free(d);
+}
+
+
 int
 unit_image(void)
 {
@@ -244,6 +300,7 @@ unit_image(void)
         cmocka_unit_test(test_manifests),
         cmocka_unit_test(test_index),
         cmocka_unit_test(test_documents),
+        cmocka_unit_test(test_archive_documents),
     };
 
     return cmocka_run_group_tests_name("image", tests, NULL, NULL);

@@ -14,8 +14,9 @@
 
 
 static int
-transform(const squash_bytes_t *blob, squash_comp_e kind, size_t in_step,
-    size_t out_room, squash_bytes_t *out, char *err)
+transform_checked(const squash_bytes_t *blob, squash_comp_e kind,
+    const char *digest, const char *diff_id, size_t in_step, size_t out_room,
+    squash_bytes_t *out, char *err)
 {
     int                    rc;
     unsigned char         *room, *o;
@@ -24,7 +25,8 @@ transform(const squash_bytes_t *blob, squash_comp_e kind, size_t in_step,
     squash_merger_t       *m;
 
     m = squash_merger_create(1 << 24, NULL, NULL);
-    assert_int_equal(squash_layer_init(&l, kind, m, 4096, 1 << 20, 0),
+    assert_int_equal(squash_layer_init(&l, kind, digest, diff_id, m, 4096,
+                                       1 << 20, 0),
                      SQUASH_OK);
 
     room = malloc(out_room);
@@ -53,6 +55,15 @@ transform(const squash_bytes_t *blob, squash_comp_e kind, size_t in_step,
     squash_merger_destroy(m);
 
     return rc;
+}
+
+
+static int
+transform(const squash_bytes_t *blob, squash_comp_e kind, size_t in_step,
+    size_t out_room, squash_bytes_t *out, char *err)
+{
+    return transform_checked(blob, kind, NULL, NULL, in_step, out_room, out,
+                             err);
 }
 
 
@@ -125,12 +136,64 @@ test_truncated(void **state)
 }
 
 
+/* the blob's digest and its tar's diff_id are checked at the end */
+
+static void
+test_digests(void **state)
+{
+    char            err[SQUASH_ERRLEN], digest[SQUASH_DIGEST_LEN + 1],
+                    diff_id[SQUASH_DIGEST_LEN + 1],
+                    other[SQUASH_DIGEST_LEN + 1];
+    squash_bytes_t  tar, gz, out = { 0 };
+
+    (void) state;
+
+    tar = unit_tar(entries, 0);
+    gz = unit_gzip(tar.data, tar.len);
+
+    assert_int_equal(squash_sha256_digest(gz.data, gz.len, digest),
+                     SQUASH_OK);
+    assert_int_equal(squash_sha256_digest(tar.data, tar.len, diff_id),
+                     SQUASH_OK);
+    assert_int_equal(squash_sha256_digest("x", 1, other), SQUASH_OK);
+
+    assert_int_equal(transform_checked(&gz, SQUASH_COMP_GZIP, digest, diff_id,
+                                       7, 100, &out, err),
+                     SQUASH_DONE);
+
+    out.len = 0;
+    assert_int_equal(transform_checked(&gz, SQUASH_COMP_GZIP, other, diff_id,
+                                       7, 100, &out, err),
+                     SQUASH_ERROR);
+    assert_non_null(strstr(err, "the blob's digest is"));
+    assert_non_null(strstr(err, digest));
+
+    out.len = 0;
+    assert_int_equal(transform_checked(&gz, SQUASH_COMP_GZIP, digest, other,
+                                       100000, 65536, &out, err),
+                     SQUASH_ERROR);
+    assert_non_null(strstr(err, "not the diff_id"));
+    assert_non_null(strstr(err, diff_id));
+
+    /* plain tar: the blob is its own diff_id */
+    out.len = 0;
+    assert_int_equal(transform_checked(&tar, SQUASH_COMP_NONE, diff_id,
+                                       diff_id, 1, 1, &out, err),
+                     SQUASH_DONE);
+
+    squash_bytes_free(&tar);
+    squash_bytes_free(&gz);
+    squash_bytes_free(&out);
+}
+
+
 int
 unit_layer(void)
 {
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_sizes_agree),
         cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_digests),
     };
 
     return cmocka_run_group_tests_name("layer", tests, NULL, NULL);

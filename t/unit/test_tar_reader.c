@@ -65,7 +65,7 @@ read_log(const squash_bytes_t *tar, size_t step, int *ended)
 
     fprintf(f, " data=%llu\n", (unsigned long long) data);
     fclose(f);
-    assert_true(squash_tar_reader_at_boundary(&r));
+    assert_true(squash_tar_is_at_boundary(&r));
     squash_tar_reader_free(&r);
 
     return log;
@@ -165,7 +165,7 @@ test_truncated_entry(void **state)
         assert_int_equal(squash_tar_read(&r, &p, last, &ev), SQUASH_OK);
     }
 
-    assert_false(squash_tar_reader_at_boundary(&r));
+    assert_false(squash_tar_is_at_boundary(&r));
 
     squash_tar_reader_free(&r);
 
@@ -178,7 +178,7 @@ test_truncated_entry(void **state)
         assert_int_equal(squash_tar_read(&r, &p, last, &ev), SQUASH_OK);
     }
 
-    assert_true(squash_tar_reader_at_boundary(&r));
+    assert_true(squash_tar_is_at_boundary(&r));
 
     /* and in a header block: not an end */
     last = tar.data + 512 * 3 + 10;
@@ -187,7 +187,7 @@ test_truncated_entry(void **state)
         assert_int_equal(squash_tar_read(&r, &p, last, &ev), SQUASH_OK);
     }
 
-    assert_false(squash_tar_reader_at_boundary(&r));
+    assert_false(squash_tar_is_at_boundary(&r));
 
     squash_tar_reader_free(&r);
     squash_bytes_free(&tar);
@@ -265,6 +265,83 @@ test_numbers(void **state)
 }
 
 
+/* pax records one by one, as Go's parsePAX takes them */
+
+static void
+test_pax_records(void **state)
+{
+    size_t                klen, vlen;
+    const char           *rec;
+    const unsigned char  *p, *last, *k, *v;
+
+    (void) state;
+
+    rec = "12 path=a/b\n16 mtime=1.5e\n=\n";
+    p = (const unsigned char *) rec;
+    last = p + 12 + 16;
+
+    assert_int_equal(squash_tar_pax_next(&p, last, &k, &klen, &v, &vlen),
+                     SQUASH_OK);
+    assert_int_equal(klen, 4);
+    assert_memory_equal(k, "path", 4);
+    assert_int_equal(vlen, 3);
+    assert_memory_equal(v, "a/b", 3);
+
+    /* a value may hold "=" and "\n" is the record's end only */
+    assert_int_equal(squash_tar_pax_next(&p, last, &k, &klen, &v, &vlen),
+                     SQUASH_OK);
+    assert_memory_equal(k, "mtime", 5);
+    assert_int_equal(vlen, 6);
+    assert_memory_equal(v, "1.5e\n=", 6);
+
+    assert_int_equal(squash_tar_pax_next(&p, last, &k, &klen, &v, &vlen),
+                     SQUASH_DONE);
+
+    /* a length that overruns the data, and one without a key */
+    rec = "99 path=x\n";
+    p = (const unsigned char *) rec;
+    assert_int_equal(squash_tar_pax_next(&p, p + strlen(rec), &k, &klen, &v,
+                                         &vlen),
+                     SQUASH_ERROR);
+
+    rec = "6 =xx\n";
+    p = (const unsigned char *) rec;
+    assert_int_equal(squash_tar_pax_next(&p, p + strlen(rec), &k, &klen, &v,
+                                         &vlen),
+                     SQUASH_ERROR);
+}
+
+
+static void
+test_bytes(void **state)
+{
+    unsigned char   *at;
+    squash_bytes_t   b = { 0 };
+
+    (void) state;
+
+    assert_int_equal(squash_bytes_reserve(&b, 1000), SQUASH_OK);
+    at = b.data;
+    assert_int_equal(b.cap, 1001);
+
+    /* appends within the reservation do not move the data */
+    assert_int_equal(squash_bytes_append(&b, "abc", 3, 1000), SQUASH_OK);
+    assert_int_equal(squash_bytes_append(&b, NULL, 0, 1000), SQUASH_OK);
+    assert_ptr_equal(b.data, at);
+    assert_string_equal((char *) b.data, "abc");
+
+    /* the limit holds */
+    assert_int_equal(squash_bytes_append(&b, "defg", 4, 6), SQUASH_ERROR);
+    assert_int_equal(b.len, 3);
+
+    /* a smaller reservation changes nothing */
+    assert_int_equal(squash_bytes_reserve(&b, 10), SQUASH_OK);
+    assert_int_equal(b.cap, 1001);
+
+    squash_bytes_free(&b);
+    assert_null(b.data);
+}
+
 int
 unit_tar_reader(void)
 {
@@ -274,6 +351,8 @@ unit_tar_reader(void)
         cmocka_unit_test(test_truncated_entry),
         cmocka_unit_test(test_sparse_refused),
         cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_pax_records),
+        cmocka_unit_test(test_bytes),
     };
 
     return cmocka_run_group_tests_name("tar_reader", tests, NULL, NULL);

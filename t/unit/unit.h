@@ -25,6 +25,7 @@ int unit_decomp(void);
 int unit_layer(void);
 int unit_image(void);
 int unit_archive(void);
+int unit_job(void);
 
 
 /* a tar written by libarchive from a compact description (helpers.c) */

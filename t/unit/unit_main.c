@@ -117,6 +117,7 @@ main(void)
     failed += unit_layer();
     failed += unit_image();
     failed += unit_archive();
+    failed += unit_job();
 
     return failed ? 1 : 0;
 }

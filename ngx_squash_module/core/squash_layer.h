@@ -18,6 +18,7 @@
 #include "squash_tar_reader.h"
 #include "squash_merger.h"
 #include "squash_archive.h"
+#include "squash_digest.h"
 
 
 typedef struct {
@@ -42,7 +43,12 @@ typedef struct {
 
     uint64_t               out_total;
 
-    EVP_MD_CTX            *diff_sha;    /* of the uncompressed tar */
+    /* checked once the blob ends; NULL: not checked */
+    const char            *want_digest;
+    const char            *want_diff_id;
+    squash_sha256_t        blob_sha;    /* of the blob as it came */
+    squash_sha256_t        diff_sha;    /* of the uncompressed tar */
+    char                   diff_id[SQUASH_DIGEST_LEN + 1];
 
     unsigned               emitting:1;
     unsigned               post_pending:1;
@@ -53,23 +59,26 @@ typedef struct {
 } squash_layer_t;
 
 
-/* refetch: the second pass over the layer, for held hard links */
+/*
+ * digest: the blob's, as its descriptor names it; diff_id: its tar's, as
+ * the config names it; either NULL when not to be checked.  Both must
+ * outlive the transformer.  refetch: the second pass over the layer, for
+ * held hard links.
+ */
 int squash_layer_init(squash_layer_t *l, squash_comp_e kind,
-    squash_merger_t *merger, size_t scratch_size, size_t meta_limit,
-    int refetch);
+    const char *digest, const char *diff_id, squash_merger_t *merger,
+    size_t scratch_size, size_t meta_limit, int refetch);
 void squash_layer_free(squash_layer_t *l);
 
 /*
  * Returns SQUASH_OK when more input or output space is needed,
- * SQUASH_DONE once the blob ended (last set, all input used) and all
- * output was written, SQUASH_ERROR with l->err set.
+ * SQUASH_DONE once the blob ended (last set, all input used), all output
+ * was written and both digests matched (l->diff_id then holds the tar's),
+ * SQUASH_ERROR with l->err set.
  */
 int squash_layer_run(squash_layer_t *l, const unsigned char **in,
     const unsigned char *in_end, int last, unsigned char **out,
     const unsigned char *out_end);
-
-/* after SQUASH_DONE: "sha256:<hex>" of the uncompressed layer */
-int squash_layer_diff_id(squash_layer_t *l, char *digest);
 
 
 #endif /* _SQUASH_LAYER_H_INCLUDED_ */

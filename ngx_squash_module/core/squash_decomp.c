@@ -256,7 +256,7 @@ squash_gzip_size(uint64_t compressed, uint32_t isize, uint64_t *size)
     /* a gzip member has a 10-byte header and an 8-byte trailer */
 
     if (compressed < 18) {
-        return SQUASH_AGAIN;
+        return SQUASH_DECLINED;
     }
 
     payload = compressed - 18;
@@ -268,7 +268,7 @@ squash_gzip_size(uint64_t compressed, uint32_t isize, uint64_t *size)
     max = payload * 1032 + 1032;
 
     if (isize < min || (uint64_t) isize + ((uint64_t) 1 << 32) <= max) {
-        return SQUASH_AGAIN;
+        return SQUASH_DECLINED;
     }
 
     *size = isize;

@@ -2,7 +2,8 @@
 /*
  * Copyright (C) 2026 The ngx_squash authors
  *
- * ngx_squash: the body filter of our subrequests.
+ * ngx_squash: the body filter of our subrequests, and what their ends
+ * mean for a layer.
  *
  * Documents (manifest, index, config) and size probes are collected into
  * a bounded buffer and never reach the client.  Layer blobs are inflated,
@@ -26,11 +27,11 @@ static ngx_int_t ngx_http_squash_blob(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_squash_count(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx, ngx_chain_t *in);
-static ngx_int_t ngx_http_squash_blob_verify(ngx_http_request_t *r,
-    ngx_http_squash_ctx_t *ctx, squash_blob_t *blob);
 static ngx_int_t ngx_http_squash_blob_get_buf(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_blob_out(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_blob_finish(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 
 
@@ -99,10 +100,20 @@ static ngx_int_t
 ngx_http_squash_collect(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
     ngx_chain_t *in)
 {
-    u_char       *p;
-    size_t        len, size;
+    off_t         cl_len;
+    size_t        len;
     ngx_buf_t    *b;
     ngx_chain_t  *cl;
+
+    /* one allocation where the registry says how long the document is */
+
+    cl_len = r->headers_out.content_length_n;
+
+    if (ctx->doc.len == 0 && cl_len > 0 && (size_t) cl_len <= ctx->doc_max
+        && squash_bytes_reserve(&ctx->doc, (size_t) cl_len) != SQUASH_OK)
+    {
+        return NGX_ERROR;
+    }
 
     for (cl = in; cl; cl = cl->next) {
         b = cl->buf;
@@ -127,7 +138,7 @@ ngx_http_squash_collect(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
             ctx->sr_last = ngx_current_msec;
         }
 
-        if (len > ctx->doc_max - ctx->doc_len) {
+        if (len > ctx->doc_max - ctx->doc.len) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "squash: response of \"%V\" exceeds %uz bytes",
                           &r->uri, ctx->doc_max);
@@ -136,26 +147,12 @@ ngx_http_squash_collect(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
             continue;
         }
 
-        if (ctx->doc_len + len > ctx->doc_size) {
-            size = ngx_max(ctx->doc_size * 2, ctx->doc_len + len);
-            size = ngx_max(size, 4096);
-            size = ngx_min(size, ctx->doc_max);
-
-            p = ngx_pnalloc(r->pool, size);
-            if (p == NULL) {
-                return NGX_ERROR;
-            }
-
-            if (ctx->doc_len) {
-                ngx_memcpy(p, ctx->doc, ctx->doc_len);
-            }
-
-            ctx->doc = p;
-            ctx->doc_size = size;
+        if (squash_bytes_append(&ctx->doc, b->pos, len, ctx->doc_max)
+            != SQUASH_OK)
+        {
+            return NGX_ERROR;
         }
 
-        ngx_memcpy(ctx->doc + ctx->doc_len, b->pos, len);
-        ctx->doc_len += len;
         b->pos = b->last;
     }
 
@@ -219,7 +216,7 @@ ngx_http_squash_count(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
         b = cl->buf;
 
         if (b->last_buf || b->last_in_chain) {
-            ctx->count_eof = 1;
+            ctx->counter_eof = 1;
         }
 
         if (ctx->sr_failed || r->headers_out.status != NGX_HTTP_OK
@@ -230,23 +227,23 @@ ngx_http_squash_count(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
         }
 
         do {
-            out = ctx->count_buf;
+            out = ctx->counter_buf;
 
-            if (squash_decomp_run(&ctx->count, (const u_char **) &b->pos,
+            if (squash_decomp_run(&ctx->counter, (const u_char **) &b->pos,
                                   b->last, &out,
-                                  ctx->count_buf + slcf->buffer_size)
+                                  ctx->counter_buf + slcf->buffer_size)
                 != SQUASH_OK)
             {
                 ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                               "squash: counting \"%V\": %s", &r->uri,
-                              ctx->count.err);
+                              ctx->counter.err);
                 ctx->sr_failed = 1;
                 b->pos = b->last;
                 break;
             }
 
         } while (b->pos < b->last
-                 || out == ctx->count_buf + slcf->buffer_size);
+                 || out == ctx->counter_buf + slcf->buffer_size);
     }
 
     return NGX_OK;
@@ -258,14 +255,13 @@ ngx_http_squash_blob(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
     ngx_chain_t *in)
 {
     int                     rc, last;
-    u_char                 *start;
     ngx_int_t               frc;
     ngx_chain_t            *cl;
     ngx_connection_t       *c;
     squash_blob_t          *blob;
 
     c = r->connection;
-    blob = &ctx->manifest.layers[ctx->manifest.nlayers - 1 - ctx->layer];
+    blob = ngx_http_squash_blob_of(ctx);
 
     if (ctx->sr_failed) {
         for (cl = in; cl; cl = cl->next) {
@@ -370,21 +366,11 @@ ngx_http_squash_blob(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
                                       ctx->out_buf->end);
 
             } else {
-                start = ctx->in_buf->pos;
-
                 rc = squash_layer_run(&ctx->lx,
                                       (const u_char **) &ctx->in_buf->pos,
                                       ctx->in_buf->last, last,
                                       &ctx->out_buf->last,
                                       ctx->out_buf->end);
-
-                if (ctx->in_buf->pos > start
-                    && EVP_DigestUpdate(ctx->blob_sha, start,
-                                        ctx->in_buf->pos - start)
-                       != 1)
-                {
-                    goto failed;
-                }
             }
 
             if (rc == SQUASH_ERROR) {
@@ -395,10 +381,6 @@ ngx_http_squash_blob(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
             }
 
             if (rc == SQUASH_DONE) {
-                if (ngx_http_squash_blob_verify(r, ctx, blob) != NGX_OK) {
-                    goto failed;
-                }
-
                 ctx->blob_done = 1;
                 break;
             }
@@ -475,55 +457,11 @@ failed:
 }
 
 
-/*
- * A layer ends: the blob must be the one its descriptor names, and its
- * tar the one the config's diff_ids name.
- */
-
-static ngx_int_t
-ngx_http_squash_blob_verify(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
-    squash_blob_t *blob)
-{
-    char           digest[SQUASH_DIGEST_LEN + 1];
-    const char    *want;
-    unsigned int   n;
-    unsigned char  md[EVP_MAX_MD_SIZE];
-
-    if (EVP_DigestFinal_ex(ctx->blob_sha, md, &n) != 1) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(digest, "sha256:", 7);
-    squash_hex(md, n, digest + 7);
-
-    if (ngx_strcmp(digest, blob->digest) != 0) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "squash: layer %s: the blob's digest is %s, aborting",
-                      blob->digest, digest);
-        return NGX_ERROR;
-    }
-
-    want = squash_config_diff_id(ctx->config,
-                                 ctx->manifest.nlayers - 1 - ctx->layer);
-
-    if (squash_layer_diff_id(&ctx->lx, digest) != SQUASH_OK
-        || want == NULL || ngx_strcmp(digest, want) != 0)
-    {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "squash: layer %s: its tar is %s, not the diff_id %s "
-                      "of the config, aborting", blob->digest, digest,
-                      want ? want : "(none)");
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
 static ngx_int_t
 ngx_http_squash_blob_get_buf(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx)
 {
+    ngx_chain_t                 *cl;
     ngx_http_squash_loc_conf_t  *slcf;
 
     if (ctx->out_buf && ctx->out_buf->last < ctx->out_buf->end) {
@@ -537,8 +475,10 @@ ngx_http_squash_blob_get_buf(ngx_http_request_t *r,
     slcf = ngx_http_get_module_loc_conf(r->main, ngx_http_squash_module);
 
     if (ctx->free) {
-        ctx->out_buf = ctx->free->buf;
-        ctx->free = ctx->free->next;
+        cl = ctx->free;
+        ctx->out_buf = cl->buf;
+        ctx->free = cl->next;
+        ngx_free_chain(r->pool, cl);
 
     } else if (ctx->bufs < (ngx_uint_t) slcf->bufs.num) {
         ctx->out_buf = ngx_create_temp_buf(r->pool, slcf->bufs.size);
@@ -601,7 +541,7 @@ ngx_http_squash_blob_out(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
  * layer may end there and has nothing more to write.
  */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_squash_blob_finish(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 {
     int            rc;
@@ -613,17 +553,86 @@ ngx_http_squash_blob_finish(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
     rc = squash_layer_run(&ctx->lx, &in, in, 1, &out, room);
 
-    if (rc != SQUASH_DONE || out != room
-        || ngx_http_squash_blob_verify(r, ctx,
-                                       &ctx->manifest.layers[
-                                           ctx->manifest.nlayers - 1
-                                           - ctx->layer])
-           != NGX_OK)
-    {
+    if (rc != SQUASH_DONE || out != room) {
+        if (rc == SQUASH_ERROR) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "squash: layer %s: %s, aborting",
+                          ngx_http_squash_blob_of(ctx)->digest,
+                          ctx->lx.err);
+        }
+
         return NGX_ERROR;
     }
 
     ctx->blob_done = 1;
 
     return NGX_OK;
+}
+
+
+/*
+ * A blob subrequest is finished (from its post_subrequest handler): the
+ * layer must be whole, or the request is aborted.
+ */
+
+ngx_int_t
+ngx_http_squash_blob_done(ngx_http_request_t *sr, ngx_http_squash_ctx_t *ctx,
+    ngx_int_t rc)
+{
+    if (ctx->sr_failed) {
+        /* the body filter has logged why */
+        return NGX_ERROR;
+    }
+
+    if (rc == NGX_OK && !ctx->blob_done && ctx->in == NULL
+        && ctx->sr_status == NGX_HTTP_OK)
+    {
+        /*
+         * the static module sends an empty file in a subrequest without
+         * any body buffer, so the end of it never reached the filter
+         */
+
+        if (ngx_http_squash_blob_finish(sr, ctx) == NGX_OK) {
+            return rc;
+        }
+    }
+
+    /*
+     * NGX_AGAIN: the last buffers still wait in the write filter, which
+     * holds them for the main request (the postpone filter passes
+     * r->main on); drained() waits for them before the next layer
+     */
+
+    if ((rc != NGX_OK && rc != NGX_AGAIN) || !ctx->blob_done) {
+
+        ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
+                      "squash: layer %s: fetch failed (rc %i, status %ui, "
+                      "%s), aborting", ngx_http_squash_blob_of(ctx)->digest,
+                      rc, ctx->sr_status,
+                      ctx->sr_timedout ? "the registry timed out"
+                      : !ctx->blob_last ? "body truncated"
+                      : ctx->blob_done ? "failed" : "incomplete");
+        return NGX_ERROR;
+    }
+
+    return rc;
+}
+
+
+ngx_http_squash_probe_t *
+ngx_http_squash_probe_of(ngx_http_squash_ctx_t *ctx, ngx_http_request_t *sr)
+{
+    ngx_uint_t  i;
+
+    if (ctx->probes == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < squash_job_layers(&ctx->job); i++) {
+        if (ctx->probes[i].sr == sr) {
+            return &ctx->probes[i];
+        }
+    }
+
+    return NULL;
 }

@@ -135,7 +135,7 @@ int squash_tar_read(squash_tar_reader_t *r, const unsigned char **pos,
  * block, or inside an entry's padding (as Go reads it, the archive then
  * ends with that entry).
  */
-int squash_tar_reader_at_boundary(squash_tar_reader_t *r);
+int squash_tar_is_at_boundary(squash_tar_reader_t *r);
 
 /*
  * The next record of pax data: SQUASH_OK with key and value, SQUASH_DONE

@@ -245,36 +245,6 @@ done:
 }
 
 
-void
-squash_hex(const unsigned char *p, size_t n, char *out)
-{
-    static const char  hex[] = "0123456789abcdef";
-
-    while (n--) {
-        *out++ = hex[*p >> 4];
-        *out++ = hex[*p++ & 0xf];
-    }
-
-    *out = '\0';
-}
-
-
-int
-squash_sha256_hex(const void *data, size_t len, char *hex)
-{
-    unsigned int   n;
-    unsigned char  md[EVP_MAX_MD_SIZE];
-
-    if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) != 1) {
-        return SQUASH_ERROR;
-    }
-
-    squash_hex(md, n, hex);
-
-    return SQUASH_OK;
-}
-
-
 static int
 squash_archive_doc(squash_archive_t *a, squash_bytes_t *out,
     const char *name, char *doc, size_t len)

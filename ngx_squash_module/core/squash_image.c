@@ -23,25 +23,8 @@ static int squash_err(char *err, const char *fmt, ...)
 static json_t *squash_json_load(const char *data, size_t len, char *err);
 static char *squash_json_dump(json_t *v, size_t *len);
 static char *squash_doc_pack(size_t *len, const char *fmt, ...);
-
-
-int
-squash_digest_valid(const char *s, size_t len)
-{
-    size_t  i;
-
-    if (len != SQUASH_DIGEST_LEN || strncmp(s, "sha256:", 7) != 0) {
-        return 0;
-    }
-
-    for (i = 7; i < len; i++) {
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
-            return 0;
-        }
-    }
-
-    return 1;
-}
+static int squash_index_select(json_t *root, const squash_platform_t *p,
+    squash_blob_t *chosen, char *err);
 
 
 static int
@@ -52,7 +35,7 @@ squash_is_lower_alnum(char c)
 
 
 int
-squash_name_valid(const char *s, size_t len)
+squash_is_name(const char *s, size_t len)
 {
     size_t  i;
     int     after_alnum;
@@ -85,7 +68,7 @@ squash_name_valid(const char *s, size_t len)
 
 
 int
-squash_host_valid(const char *s, size_t len)
+squash_is_host(const char *s, size_t len)
 {
     size_t  i, start;
     char    c;
@@ -163,7 +146,7 @@ squash_reference_kind(const char *s, size_t len)
     size_t  i;
     char    c;
 
-    if (squash_digest_valid(s, len)) {
+    if (squash_is_digest(s, len)) {
         return SQUASH_REF_DIGEST;
     }
 
@@ -294,7 +277,7 @@ squash_blob_parse(json_t *desc, squash_blob_t *b, const char *what,
     size = json_object_get(desc, "size");
 
     if (!json_is_string(digest)
-        || !squash_digest_valid(json_string_value(digest),
+        || !squash_is_digest(json_string_value(digest),
                                 json_string_length(digest)))
     {
         return squash_err(err, "%s %zu has no valid sha256 digest", what,
@@ -315,8 +298,9 @@ squash_blob_parse(json_t *desc, squash_blob_t *b, const char *what,
 
 
 int
-squash_manifest_parse(const char *data, size_t len, squash_manifest_t *m,
-    size_t max_layers, char *err)
+squash_manifest_parse(const char *data, size_t len,
+    const squash_platform_t *platform, size_t max_layers,
+    squash_manifest_t *m, char *err)
 {
     int          rc;
     size_t       i;
@@ -347,7 +331,13 @@ squash_manifest_parse(const char *data, size_t len, squash_manifest_t *m,
             || strcmp(type, SQUASH_MT_DOCKER_LIST) == 0))
     {
         m->kind = SQUASH_DOC_INDEX;
-        rc = SQUASH_OK;
+
+        if (platform == NULL) {
+            squash_err(err, "an index, and no platform to choose by");
+            goto done;
+        }
+
+        rc = squash_index_select(root, platform, &m->chosen, err);
         goto done;
     }
 
@@ -418,7 +408,7 @@ done:
 
     json_decref(root);
 
-    if (rc != SQUASH_OK) {
+    if (rc != SQUASH_OK && rc != SQUASH_INDEX) {
         squash_manifest_free(m);
     }
 
@@ -442,19 +432,12 @@ squash_str_eq(json_t *v, const char *s)
 }
 
 
-int
-squash_index_select(const char *data, size_t len, const squash_platform_t *p,
-    char *digest, char *err)
+static int
+squash_index_select(json_t *root, const squash_platform_t *p,
+    squash_blob_t *chosen, char *err)
 {
-    int             rc;
-    size_t          i;
-    json_t         *root, *item, *pl, *d, *v, *best;
-    squash_blob_t   b;
-
-    root = squash_json_load(data, len, err);
-    if (root == NULL) {
-        return SQUASH_ERROR;
-    }
+    size_t   i;
+    json_t  *item, *pl, *v, *best;
 
     best = NULL;
 
@@ -494,21 +477,14 @@ squash_index_select(const char *data, size_t len, const squash_platform_t *p,
         squash_err(err, "no manifest for platform %s/%s%s%s in the index",
                    p->os, p->arch, p->variant ? "/" : "",
                    p->variant ? p->variant : "");
-        rc = SQUASH_NOT_FOUND;
-        goto done;
+        return SQUASH_NOT_FOUND;
     }
 
-    rc = squash_blob_parse(best, &b, "manifest", 0, err);
-    if (rc == SQUASH_OK) {
-        d = json_object_get(best, "digest");
-        memcpy(digest, json_string_value(d), SQUASH_DIGEST_LEN + 1);
+    if (squash_blob_parse(best, chosen, "manifest", 0, err) != SQUASH_OK) {
+        return SQUASH_ERROR;
     }
 
-done:
-
-    json_decref(root);
-
-    return rc;
+    return SQUASH_INDEX;
 }
 
 
@@ -549,7 +525,7 @@ squash_config_diff_id(json_t *config, size_t i)
                                         "diff_ids"), i);
 
     if (!json_is_string(id)
-        || !squash_digest_valid(json_string_value(id), json_string_length(id)))
+        || !squash_is_digest(json_string_value(id), json_string_length(id)))
     {
         return NULL;
     }

@@ -13,13 +13,15 @@ package Test::Nginx::Socket;
 #   error_log no_error_log
 # Functions: run_tests repeat_each no_shuffle log_level master_on
 #   add_block_preprocessor add_response_body_check bail_out no_long_string
-#   env_to_nginx server_port servroot
+#   env_to_nginx server_port servroot (blocks run shuffled unless
+#   no_shuffle() or TEST_NGINX_NO_SHUFFLE, as in the real one)
 # Environment: TEST_NGINX_BINARY TEST_NGINX_SERVROOT TEST_NGINX_PORT
 #   (also exported as TEST_NGINX_SERVER_PORT) TEST_NGINX_NO_CLEAN
 #   TEST_NGINX_USE_VALGRIND (suppressions from t/valgrind.suppress)
 #   TEST_NGINX_SERVROOT_PER_FILE (a server root below SERVROOT per file)
 #   TEST_NGINX_LOG_LEVEL; every TEST_NGINX_* variable
-#   is substituted as $TEST_NGINX_NAME in configs, requests and headers.
+#   is substituted as $TEST_NGINX_NAME in configs (only there, as in the
+#   real one: requests use "--- request eval" and $ENV{...})
 
 use strict;
 use warnings;
@@ -27,6 +29,7 @@ use warnings;
 use Cwd ();
 use File::Path ();
 use IO::Socket::INET ();
+use List::Util ();
 use IO::Select ();
 use POSIX ();
 use Time::HiRes ();
@@ -48,7 +51,7 @@ our $ServerPort = $ENV{TEST_NGINX_PORT} || 1984;
 our $RepeatEach = 1;
 our $LogLevel = $ENV{TEST_NGINX_LOG_LEVEL} || 'debug';
 our $MasterOn = 0;
-our $NoShuffle = 1;
+our $NoShuffle = $ENV{TEST_NGINX_NO_SHUFFLE} || 0;
 our @BlockPreprocessors;
 our @ResponseBodyChecks;
 our @EnvToNginx;
@@ -327,14 +330,14 @@ sub send_request {
 sub build_request {
     my $block = shift;
 
-    my $req = expand_vars($block->request);
+    my $req = $block->request;
     die $block->name . ": no --- request\n" unless defined $req;
     $req =~ s/^\s+|\s+$//g;
 
     my ($method, $uri, $proto) = split /\s+/, $req, 3;
     $proto ||= 'HTTP/1.1';
 
-    my $more = expand_vars($block->more_headers // '');
+    my $more = $block->more_headers // '';
     $more =~ s/^\s+|\s+$//g;
     my $headers = "Host: localhost\r\nConnection: close\r\n";
     $headers .= join('', map { "$_\r\n" } split /\n/, $more) if length $more;
@@ -405,7 +408,7 @@ sub check_response {
     $code =~ s/\s+$//;
     Test::More::is($res->{status}, $code, "$name - status code ok");
 
-    for my $line (split /\n/, expand_vars($block->response_headers // '')) {
+    for my $line (split /\n/, $block->response_headers // '') {
         next unless $line =~ /\S/;
         if ($line =~ /^!\s*(\S+)/) {
             Test::More::ok(!defined $res->{headers}{lc $1},
@@ -438,7 +441,7 @@ sub check_response {
     }
 
     for my $check (@ResponseBodyChecks) {
-        $check->($block, $res->{body}, 0, $rep, 0, $res);
+        $check->($block, $res->{body}, 0, $rep, 0);
     }
 }
 
@@ -479,8 +482,10 @@ sub run_block {
     }
 }
 
-sub run_tests {
+sub run_tests () {
+    # in a random order unless no_shuffle(), as the real one runs them
     my @blocks = Test::Base::blocks();
+    @blocks = List::Util::shuffle(@blocks) unless $NoShuffle;
 
     for my $pp (@BlockPreprocessors) {
         $pp->($_) for @blocks;

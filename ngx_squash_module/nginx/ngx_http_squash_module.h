@@ -2,9 +2,21 @@
 /*
  * Copyright (C) 2026 The ngx_squash authors
  *
- * ngx_squash: nginx glue shared by the content handler
- * (ngx_http_squash_module.c) and the subrequest body filter
- * (ngx_http_squash_body_filter.c).
+ * ngx_squash: the interface of the nginx glue.  Its files depend on each
+ * other one way only, each on those listed before it here:
+ *
+ *   ngx_http_squash_size_cache.c   the shared zone of exact sizes
+ *   ngx_http_squash_output.c       bytes to the client, at its pace
+ *   ngx_http_squash_body_filter.c  what subrequests answer: documents,
+ *                                  probes, counts, blobs
+ *   ngx_http_squash_subrequest.c   subrequests: made, finished, judged
+ *   ngx_http_squash_size.c         the size of layer.tar, before the
+ *                                  header
+ *   ngx_http_squash_handler.c      the request and its state machine
+ *   ngx_http_squash_module.c       directives, configuration, variables
+ *
+ * The library work (tar, merge, digests, JSON) is the core's
+ * (../core/squash_*.h), which knows nothing of nginx.
  */
 
 #ifndef _NGX_HTTP_SQUASH_MODULE_H_INCLUDED_
@@ -16,10 +28,9 @@
 #include <ngx_http.h>
 
 #include "squash_core.h"
+#include "squash_decomp.h"
 #include "squash_layer.h"
-#include "squash_merger.h"
-#include "squash_image.h"
-#include "squash_archive.h"
+#include "squash_job.h"
 
 
 /*
@@ -42,7 +53,8 @@ typedef enum {
     NGX_HTTP_SQUASH_MANIFEST = 0,
     NGX_HTTP_SQUASH_PLATFORM_MANIFEST,
     NGX_HTTP_SQUASH_CONFIG,
-    NGX_HTTP_SQUASH_PROBE,
+    NGX_HTTP_SQUASH_SIZE_PROBE,         /* size probes in flight */
+    NGX_HTTP_SQUASH_SIZE_COUNT,         /* layers counted, one by one */
     NGX_HTTP_SQUASH_HEADER,
     NGX_HTTP_SQUASH_LAYER,
     NGX_HTTP_SQUASH_LAYER_WAIT,
@@ -96,7 +108,7 @@ typedef struct {
     unsigned                   done:1;
     unsigned                   failed:1;
     unsigned                   used:1;
-    unsigned                   count:1;         /* to be counted instead */
+    unsigned                   to_count:1;      /* inflate it to know */
 } ngx_http_squash_probe_t;
 
 
@@ -107,8 +119,10 @@ typedef struct {
     ngx_str_t                  name;
     ngx_str_t                  reference;
     squash_platform_t          platform;
+    char                      *repo;            /* "<host>/<name>" */
+    char                      *tag;             /* "<tag><suffix>" */
 
-    /* the current subrequest */
+    /* the current subrequest: a document, a count or a blob */
     ngx_http_request_t        *sr;
     ngx_http_squash_sr_e       sr_kind;
     ngx_int_t                  sr_rc;
@@ -121,34 +135,26 @@ typedef struct {
     unsigned                   sr_timedout:1;   /* the registry stalled */
 
     /* a document collected in memory */
-    u_char                    *doc;
-    size_t                     doc_len;
-    size_t                     doc_size;
+    squash_bytes_t             doc;
     size_t                     doc_max;
 
-    squash_manifest_t          manifest;
-    char                       manifest_digest[SQUASH_DIGEST_LEN + 1];
-    char                       v1id[SQUASH_HEX_LEN + 1];
-    json_t                    *config;
-    ngx_uint_t                 layer;           /* layers done, top down */
-    uint64_t                   unpacked;        /* sum of tar sizes */
+    /* manifest, config, merger, archive, the layer's digest */
+    squash_job_t               job;
+
+    /* the size of layer.tar */
     ngx_http_squash_probe_t   *probes;          /* one per layer */
     ngx_uint_t                 probe_next;
     ngx_uint_t                 probes_inflight;
+    ngx_uint_t                 count_next;      /* layers, bottom up */
+    uint64_t                   unpacked;        /* sum of tar sizes */
     uint64_t                   cached_size;     /* from the size cache */
-    uint64_t                   merged;          /* layer.tar before padding */
     ngx_uint_t                 size_source;
+    squash_decomp_t            counter;         /* inflates to count */
+    u_char                    *counter_buf;
 
-    /* counting a blob's inflated size */
-    squash_decomp_t            count;
-    u_char                    *count_buf;
-
-    squash_archive_t           archive;
-    squash_merger_t           *merger;
+    /* streaming: layers done, top down, and the current one */
+    ngx_uint_t                 layer;
     squash_layer_t             lx;
-    EVP_MD_CTX                *sha;
-    EVP_MD_CTX                *blob_sha;       /* of the compressed blob */
-    uint64_t                   layer_bytes;     /* of layer.tar, so far */
 
     /* blob filter buffers */
     ngx_chain_t               *in;
@@ -164,19 +170,16 @@ typedef struct {
     ngx_chain_t               *main_free;
     ngx_chain_t               *main_busy;
 
-    /* directories written again at the end of layer.tar */
-    squash_bytes_t             restate;
-
     /* stands in for limit_rate's delay timer if an upstream removes it */
     ngx_event_t                delay;
 
+    unsigned                   job_init:1;
     unsigned                   lx_init:1;
     unsigned                   refetching:1;    /* a layer's second pass */
-    unsigned                   from_index:1;
-    unsigned                   count_init:1;
-    unsigned                   count_eof:1;
+    unsigned                   counting:1;      /* a count in flight */
+    unsigned                   counter_init:1;
+    unsigned                   counter_eof:1;
     unsigned                   count_sizes:1;   /* estimates failed before */
-    unsigned                   merged_known:1;
     unsigned                   blob_last:1;
     unsigned                   blob_done:1;
     unsigned                   nomem:1;
@@ -187,21 +190,68 @@ typedef struct {
 extern ngx_module_t  ngx_http_squash_module;
 
 
-ngx_int_t ngx_http_squash_body_filter_init(ngx_conf_t *cf);
-ngx_http_squash_probe_t *ngx_http_squash_probe_of(ngx_http_squash_ctx_t *ctx,
-    ngx_http_request_t *sr);
+/* the manifest's index of the layer streamed: they go top down */
+#define ngx_http_squash_layer_index(ctx)                                      \
+    (squash_job_layers(&(ctx)->job) - 1 - (ctx)->layer)
 
+#define ngx_http_squash_blob_of(ctx)                                          \
+    squash_job_layer(&(ctx)->job, ngx_http_squash_layer_index(ctx))
+
+
+/* ngx_http_squash_size_cache.c */
+
+char *ngx_http_squash_size_cache(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 ngx_int_t ngx_http_squash_cache_get(ngx_shm_zone_t *zone, const char *digest,
     uint64_t *size, ngx_uint_t *count);
 void ngx_http_squash_cache_put(ngx_shm_zone_t *zone, const char *digest,
     uint64_t size, ngx_uint_t count, ngx_log_t *log);
-char *ngx_http_squash_size_cache(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-ngx_int_t ngx_http_squash_blob_finish(ngx_http_request_t *r,
-    ngx_http_squash_ctx_t *ctx);
+
+
+/* ngx_http_squash_output.c */
+
 ngx_int_t ngx_http_squash_layer_bytes(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx, u_char *p, size_t n);
+ngx_int_t ngx_http_squash_output(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, u_char *p, size_t n, ngx_uint_t last);
+ngx_int_t ngx_http_squash_drained(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
 void ngx_http_squash_watch_delay(ngx_http_squash_ctx_t *ctx);
+void ngx_http_squash_delay_handler(ngx_event_t *ev);
+
+
+/* ngx_http_squash_body_filter.c */
+
+ngx_int_t ngx_http_squash_body_filter_init(ngx_conf_t *cf);
+ngx_http_squash_probe_t *ngx_http_squash_probe_of(ngx_http_squash_ctx_t *ctx,
+    ngx_http_request_t *sr);
+ngx_int_t ngx_http_squash_blob_done(ngx_http_request_t *sr,
+    ngx_http_squash_ctx_t *ctx, ngx_int_t rc);
+
+
+/* ngx_http_squash_subrequest.c */
+
+ngx_int_t ngx_http_squash_fetch(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, ngx_http_squash_sr_e kind,
+    const char *what, const char *id);
+ngx_int_t ngx_http_squash_doc_status(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, const char *what);
+
+
+/* ngx_http_squash_size.c */
+
+ngx_int_t ngx_http_squash_size_probe(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+ngx_int_t ngx_http_squash_size_count(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+uint64_t ngx_http_squash_layer_size(ngx_http_squash_ctx_t *ctx);
+
+
+/* ngx_http_squash_handler.c */
+
+ngx_int_t ngx_http_squash_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_squash_parse_platform(ngx_pool_t *pool, ngx_str_t *s,
+    squash_platform_t *p);
 
 
 #endif /* _NGX_HTTP_SQUASH_MODULE_H_INCLUDED_ */

@@ -105,6 +105,27 @@ squash_bytes_append(squash_bytes_t *b, const void *p, size_t n, size_t limit)
 }
 
 
+int
+squash_bytes_reserve(squash_bytes_t *b, size_t n)
+{
+    unsigned char  *d;
+
+    if (n + 1 <= b->cap) {
+        return SQUASH_OK;
+    }
+
+    d = realloc(b->data, n + 1);
+    if (d == NULL) {
+        return SQUASH_ERROR;
+    }
+
+    b->data = d;
+    b->cap = n + 1;
+
+    return SQUASH_OK;
+}
+
+
 void
 squash_bytes_free(squash_bytes_t *b)
 {
@@ -136,7 +157,7 @@ squash_tar_reader_free(squash_tar_reader_t *r)
 
 
 int
-squash_tar_reader_at_boundary(squash_tar_reader_t *r)
+squash_tar_is_at_boundary(squash_tar_reader_t *r)
 {
     /*
      * Go's reader: a clean end of input where a header block would

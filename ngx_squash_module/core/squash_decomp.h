@@ -62,7 +62,7 @@ const char *squash_comp_name(squash_comp_e kind);
  * The uncompressed size of a single-member gzip blob of `compressed` bytes
  * whose ISIZE (size mod 2^32) is `isize`: SQUASH_OK when only one size
  * fits deflate's bounds (at most 1032:1, at least the stored size), else
- * SQUASH_AGAIN.  A multi-member blob cannot be told from its last member
+ * SQUASH_DECLINED.  A multi-member blob cannot be told from its last member
  * here: the stream catches that.
  */
 int squash_gzip_size(uint64_t compressed, uint32_t isize, uint64_t *size);

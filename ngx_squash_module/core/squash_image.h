@@ -16,11 +16,9 @@
 
 #include "squash_core.h"
 #include "squash_decomp.h"
+#include "squash_digest.h"
 
 
-#define SQUASH_DIGEST_LEN       71      /* "sha256:" + 64 hex */
-#define SQUASH_NOT_FOUND        -4
-#define SQUASH_UNSUPPORTED      -5
 
 
 #define SQUASH_MT_OCI_MANIFEST                                                \
@@ -57,6 +55,7 @@ typedef struct {
 
 typedef struct {
     squash_doc_e    kind;
+    squash_blob_t   chosen;     /* an index: the platform's manifest */
     squash_blob_t   config;
     squash_blob_t  *layers;
     size_t          nlayers;
@@ -70,17 +69,15 @@ typedef struct {
 } squash_platform_t;
 
 
-int squash_digest_valid(const char *s, size_t len);
-
 /* repository name: lower-case components, at most 255 bytes */
-int squash_name_valid(const char *s, size_t len);
+int squash_is_name(const char *s, size_t len);
 
 /*
  * The domain of an image reference (distribution's reference grammar):
  * components of [A-Za-z0-9] with inner "-", separated by ".", or an
  * IPv6 address in brackets; then an optional ":port"
  */
-int squash_host_valid(const char *s, size_t len);
+int squash_is_host(const char *s, size_t len);
 
 /* SQUASH_REF_TAG, SQUASH_REF_DIGEST, or 0 when invalid */
 #define SQUASH_REF_TAG      1
@@ -91,16 +88,16 @@ int squash_reference_kind(const char *s, size_t len);
 int squash_platform_parse(char *s, squash_platform_t *p);
 
 /*
- * Parses a manifest or an index.  SQUASH_OK, SQUASH_UNSUPPORTED (schema1
+ * Parses a manifest or an index, in one pass.  SQUASH_OK for an image
+ * manifest; SQUASH_INDEX for an index, with m->chosen the manifest for the
+ * platform (one without a variant wins where none is asked for);
+ * SQUASH_NOT_FOUND when the index has none; SQUASH_UNSUPPORTED (schema1
  * and other kinds, err says which) or SQUASH_ERROR.
  */
 int squash_manifest_parse(const char *data, size_t len,
-    squash_manifest_t *m, size_t max_layers, char *err);
+    const squash_platform_t *platform, size_t max_layers,
+    squash_manifest_t *m, char *err);
 void squash_manifest_free(squash_manifest_t *m);
-
-/* SQUASH_OK with digest set, SQUASH_NOT_FOUND, or SQUASH_ERROR */
-int squash_index_select(const char *data, size_t len,
-    const squash_platform_t *p, char *digest, char *err);
 
 /* the config, checked to be a JSON object */
 json_t *squash_config_parse(const char *data, size_t len, char *err);

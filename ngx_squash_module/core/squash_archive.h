@@ -25,13 +25,9 @@
 #define _SQUASH_ARCHIVE_H_INCLUDED_
 
 
-#include <openssl/evp.h>
-
 #include "squash_core.h"
 #include "squash_image.h"
 
-
-#define SQUASH_HEX_LEN          64
 
 #define SQUASH_FORMAT_LEGACY    0x01    /* repositories, <id>/VERSION, json */
 #define SQUASH_FORMAT_DOCKER    0x02    /* manifest.json */
@@ -80,9 +76,6 @@ int squash_archive_symlink(squash_bytes_t *out, const char *name,
  */
 int squash_tar_rewrite(squash_bytes_t *out, const unsigned char *raw,
     size_t raw_len, const char *path, const char *hardlink, char *err);
-
-void squash_hex(const unsigned char *p, size_t n, char *out);
-int squash_sha256_hex(const void *data, size_t len, char *hex);
 
 
 #endif /* _SQUASH_ARCHIVE_H_INCLUDED_ */

@@ -13,13 +13,16 @@
 #include "squash_layer.h"
 
 
+static int squash_layer_verify(squash_layer_t *l);
+
+
 static const unsigned char  squash_layer_zeros[SQUASH_TAR_BLOCK];
 
 
 int
 squash_layer_init(squash_layer_t *l, squash_comp_e kind,
-    squash_merger_t *merger, size_t scratch_size, size_t meta_limit,
-    int refetch)
+    const char *digest, const char *diff_id, squash_merger_t *merger,
+    size_t scratch_size, size_t meta_limit, int refetch)
 {
     memset(l, 0, sizeof(squash_layer_t));
 
@@ -37,10 +40,11 @@ squash_layer_init(squash_layer_t *l, squash_comp_e kind,
     l->sp = l->scratch;
     l->sl = l->scratch;
 
-    l->diff_sha = EVP_MD_CTX_new();
+    l->want_digest = digest;
+    l->want_diff_id = diff_id;
 
-    if (l->diff_sha == NULL
-        || EVP_DigestInit_ex(l->diff_sha, EVP_sha256(), NULL) != 1)
+    if (squash_sha256_init(&l->blob_sha) != SQUASH_OK
+        || squash_sha256_init(&l->diff_sha) != SQUASH_OK)
     {
         snprintf(l->err, SQUASH_ERRLEN, "out of memory");
         return SQUASH_ERROR;
@@ -72,8 +76,8 @@ squash_layer_free(squash_layer_t *l)
     free(l->scratch);
     l->scratch = NULL;
 
-    EVP_MD_CTX_free(l->diff_sha);
-    l->diff_sha = NULL;
+    squash_sha256_free(&l->blob_sha);
+    squash_sha256_free(&l->diff_sha);
 
     if (l->merger) {
         squash_merger_free_links(l->merger, l->rename);
@@ -206,7 +210,7 @@ squash_layer_run(squash_layer_t *l, const unsigned char **in,
     const unsigned char *out_end)
 {
     size_t                n;
-    const unsigned char  *sp;
+    const unsigned char  *sp, *start;
     squash_tar_event_t    ev;
 
     if (l->done) {
@@ -270,7 +274,7 @@ squash_layer_run(squash_layer_t *l, const unsigned char **in,
                 return SQUASH_ERROR;
             }
 
-            if (!squash_tar_reader_at_boundary(&l->reader)) {
+            if (!squash_tar_is_at_boundary(&l->reader)) {
                 snprintf(l->err, SQUASH_ERRLEN, "tar stream truncated "
                          "after %llu bytes",
                          (unsigned long long) l->reader.offset);
@@ -300,9 +304,15 @@ squash_layer_run(squash_layer_t *l, const unsigned char **in,
                 continue;
             }
 
+            if (squash_layer_verify(l) != SQUASH_OK) {
+                return SQUASH_ERROR;
+            }
+
             l->done = 1;
             return SQUASH_DONE;
         }
+
+        start = *in;
 
         if (squash_decomp_run(&l->decomp, in, in_end, &l->sl,
                               l->scratch + l->scratch_size)
@@ -312,8 +322,10 @@ squash_layer_run(squash_layer_t *l, const unsigned char **in,
             return SQUASH_ERROR;
         }
 
-        if (l->sl > l->sp
-            && EVP_DigestUpdate(l->diff_sha, l->sp, l->sl - l->sp) != 1)
+        if (squash_sha256_update(&l->blob_sha, start, *in - start)
+            != SQUASH_OK
+            || squash_sha256_update(&l->diff_sha, l->sp, l->sl - l->sp)
+               != SQUASH_OK)
         {
             snprintf(l->err, SQUASH_ERRLEN, "sha256 failed");
             return SQUASH_ERROR;
@@ -331,18 +343,33 @@ squash_layer_run(squash_layer_t *l, const unsigned char **in,
 }
 
 
-int
-squash_layer_diff_id(squash_layer_t *l, char *digest)
-{
-    unsigned int   n;
-    unsigned char  md[EVP_MAX_MD_SIZE];
+/*
+ * The blob must be the one its descriptor names, and its tar the one the
+ * config's diff_ids name.
+ */
 
-    if (EVP_DigestFinal_ex(l->diff_sha, md, &n) != 1) {
+static int
+squash_layer_verify(squash_layer_t *l)
+{
+    char  digest[SQUASH_DIGEST_LEN + 1];
+
+    if (squash_sha256_final(&l->blob_sha, digest) != SQUASH_OK
+        || squash_sha256_final(&l->diff_sha, l->diff_id) != SQUASH_OK)
+    {
+        snprintf(l->err, SQUASH_ERRLEN, "sha256 failed");
         return SQUASH_ERROR;
     }
 
-    memcpy(digest, "sha256:", 7);
-    squash_hex(md, n, digest + 7);
+    if (l->want_digest && strcmp(digest, l->want_digest) != 0) {
+        snprintf(l->err, SQUASH_ERRLEN, "the blob's digest is %s", digest);
+        return SQUASH_ERROR;
+    }
+
+    if (l->want_diff_id && strcmp(l->diff_id, l->want_diff_id) != 0) {
+        snprintf(l->err, SQUASH_ERRLEN, "its tar is %s, not the diff_id %s "
+                 "of the config", l->diff_id, l->want_diff_id);
+        return SQUASH_ERROR;
+    }
 
     return SQUASH_OK;
 }

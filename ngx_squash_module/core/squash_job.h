@@ -1,0 +1,105 @@
+
+/*
+ * Copyright (C) 2026 The ngx_squash authors
+ *
+ * ngx_squash: one squash, from the image's documents to the archive.  It
+ * owns the manifest, the config, the merger, the outer archive and the
+ * digest of the merged layer; the nginx glue feeds it documents and the
+ * bytes of layer.tar, and sends what it makes.
+ */
+
+#ifndef _SQUASH_JOB_H_INCLUDED_
+#define _SQUASH_JOB_H_INCLUDED_
+
+
+#include "squash_core.h"
+#include "squash_digest.h"
+#include "squash_image.h"
+#include "squash_merger.h"
+#include "squash_archive.h"
+
+
+typedef struct {
+    squash_manifest_t   manifest;
+    char                digest[SQUASH_DIGEST_LEN + 1];  /* the manifest's */
+    char                v1id[SQUASH_HEX_LEN + 1];
+    json_t             *config;
+    squash_merger_t    *merger;
+    squash_archive_t    archive;
+
+    /* layer.tar: its digest and length so far; the merged entries */
+    squash_sha256_t     sha;
+    uint64_t            layer_bytes;
+    uint64_t            merged;
+    char                diff_id[SQUASH_DIGEST_LEN + 1];
+
+    /* directories written again after the last layer */
+    squash_bytes_t      restate;
+
+    char               *created_by;
+    unsigned            from_index:1;
+    unsigned            merged_known:1;
+
+    char                err[SQUASH_ERRLEN];
+} squash_job_t;
+
+
+int squash_job_init(squash_job_t *j, size_t merge_memory,
+    squash_warn_pt warn, void *data);
+void squash_job_free(squash_job_t *j);
+
+/*
+ * The manifest document for reference (a tag or a digest, which the
+ * document must then have).  SQUASH_OK: an image manifest, with
+ * j->manifest, j->digest and j->v1id set.  SQUASH_INDEX: an index;
+ * j->manifest.chosen names the platform's manifest, whose document comes
+ * here next.  SQUASH_NOT_FOUND (no manifest for the platform),
+ * SQUASH_UNSUPPORTED or SQUASH_ERROR, with j->err set.
+ */
+int squash_job_manifest(squash_job_t *j, const char *data, size_t len,
+    const char *reference, size_t reference_len,
+    const squash_platform_t *platform, size_t max_layers);
+
+/*
+ * The config document: it must have the digest the manifest names, and a
+ * sha256 diff_id for each layer.  SQUASH_OK or SQUASH_ERROR.
+ */
+int squash_job_config(squash_job_t *j, const char *data, size_t len,
+    const squash_platform_t *platform);
+
+/* the manifest's layers, bottom up */
+#define squash_job_layers(j)        ((j)->manifest.nlayers)
+#define squash_job_layer(j, i)      (&(j)->manifest.layers[i])
+const char *squash_job_diff_id(squash_job_t *j, size_t i);
+
+/*
+ * The archive's prefix and a trailer of its final length, for layer.tar
+ * of layer_size bytes (merged entries, end blocks, zeros).
+ */
+int squash_job_start(squash_job_t *j, const char *name, size_t name_len,
+    const char *repo, const char *tag, unsigned formats,
+    uint64_t layer_size);
+
+/* 32 hex digits naming everything the archive's bytes depend on */
+int squash_job_etag(squash_job_t *j, char *hex);
+
+/*
+ * Bytes of layer.tar as they go out: hashed and counted.  SQUASH_ERROR
+ * when they would exceed the size promised; the room for the end blocks
+ * is kept until end is set.
+ */
+int squash_job_layer_bytes(squash_job_t *j, const void *p, size_t n,
+    int end);
+
+/*
+ * After the last layer: the directories to write again, in j->restate.
+ * SQUASH_DECLINED when they do not fit the promised size (j->restate is
+ * then empty).
+ */
+int squash_job_restate(squash_job_t *j);
+
+/* after the whole of layer.tar: the trailer, for its digest */
+int squash_job_finish(squash_job_t *j);
+
+
+#endif /* _SQUASH_JOB_H_INCLUDED_ */

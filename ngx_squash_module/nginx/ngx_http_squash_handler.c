@@ -1,0 +1,860 @@
+
+/*
+ * Copyright (C) 2026 The ngx_squash authors
+ *
+ * ngx_squash: GET /squash/<name>/<reference> streams the image as one
+ * squashed archive.
+ *
+ * One state machine per request, driven by the main request's write
+ * event handler: the manifest (and, for an index, the platform's
+ * manifest) and the config come through subrequests collected in memory;
+ * then the size of layer.tar (ngx_http_squash_size.c); then the response
+ * header and the archive prefix go out; then the layers, top down, one
+ * blob subrequest at a time, each transformed by the body filter; the
+ * next starts once the previous is done and the client has drained.
+ * Zero padding, the entries that need the layer digest and the end
+ * blocks close it.
+ */
+
+
+#include "ngx_http_squash_module.h"
+
+
+#define NGX_HTTP_SQUASH_ZERO_SIZE   65536
+
+
+static void ngx_http_squash_wake(ngx_http_request_t *r);
+static ngx_int_t ngx_http_squash_run(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_manifest(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_config(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_names(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_etag(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_send_header(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_start_layer(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_end_layer(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_restate(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_padding(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_trailer(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static void ngx_http_squash_cleanup(void *data);
+static void ngx_http_squash_warn(void *data, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+
+static u_char  ngx_http_squash_zeros[NGX_HTTP_SQUASH_ZERO_SIZE];
+
+
+ngx_int_t
+ngx_http_squash_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                    rc;
+    ngx_str_t                    platform;
+    ngx_pool_cleanup_t          *cln;
+    ngx_http_squash_ctx_t       *ctx;
+    ngx_http_squash_loc_conf_t  *slcf;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_squash_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->request = r;
+
+    if (ngx_http_complex_value(r, slcf->name, &ctx->name) != NGX_OK
+        || ngx_http_complex_value(r, slcf->reference, &ctx->reference)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (!squash_is_name((char *) ctx->name.data, ctx->name.len)) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "squash: invalid image name \"%V\"", &ctx->name);
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    if (!squash_reference_kind((char *) ctx->reference.data,
+                               ctx->reference.len))
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "squash: invalid reference \"%V\"", &ctx->reference);
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    if (ngx_http_arg(r, (u_char *) "platform", 8, &platform) != NGX_OK) {
+        platform = slcf->platform;
+    }
+
+    if (ngx_http_squash_parse_platform(r->pool, &platform, &ctx->platform)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "squash: invalid platform \"%V\"", &platform);
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    rc = ngx_http_squash_names(r, ctx);
+
+    if (rc == NGX_DECLINED) {
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_squash_cleanup;
+    cln->data = ctx;
+
+    if (squash_job_init(&ctx->job, slcf->merge_memory, ngx_http_squash_warn,
+                        r)
+        != SQUASH_OK)
+    {
+        squash_job_free(&ctx->job);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->job_init = 1;
+
+    ctx->last_out = &ctx->out;
+    ctx->state = NGX_HTTP_SQUASH_MANIFEST;
+
+    ctx->delay.handler = ngx_http_squash_delay_handler;
+    ctx->delay.data = ctx;
+    ctx->delay.log = r->connection->log;
+    ctx->delay.cancelable = 1;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_squash_module);
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "squash: \"%V\" \"%V\" platform %V",
+                   &ctx->name, &ctx->reference, &platform);
+
+    rc = ngx_http_squash_fetch(r, ctx, NGX_HTTP_SQUASH_SR_DOC, "manifests",
+                               NULL);
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->main->count++;
+    r->write_event_handler = ngx_http_squash_wake;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_squash_wake(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_http_squash_ctx_t     *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_squash_module);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "squash wake, state %d", (int) ctx->state);
+
+    if (r->connection->write->timedout) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, NGX_ETIMEDOUT,
+                      "client timed out");
+        r->connection->timedout = 1;
+        ngx_http_finalize_request(r, NGX_HTTP_REQUEST_TIME_OUT);
+        return;
+    }
+
+    rc = ngx_http_squash_run(r, ctx);
+
+    if (rc == NGX_AGAIN && ctx->state != NGX_HTTP_SQUASH_FINISHED) {
+        return;
+    }
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE && ctx->header_sent) {
+        rc = NGX_ERROR;
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+static ngx_int_t
+ngx_http_squash_run(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    for ( ;; ) {
+
+        if (ctx->sr) {
+            if (!ctx->sr_done) {
+                return NGX_AGAIN;
+            }
+
+            /* its end is in ctx->sr_*, for the state to judge */
+            ctx->sr = NULL;
+        }
+
+        switch (ctx->state) {
+
+        case NGX_HTTP_SQUASH_MANIFEST:
+        case NGX_HTTP_SQUASH_PLATFORM_MANIFEST:
+            rc = ngx_http_squash_manifest(r, ctx);
+            break;
+
+        case NGX_HTTP_SQUASH_CONFIG:
+            rc = ngx_http_squash_config(r, ctx);
+            break;
+
+        case NGX_HTTP_SQUASH_SIZE_PROBE:
+            rc = ngx_http_squash_size_probe(r, ctx);
+            break;
+
+        case NGX_HTTP_SQUASH_SIZE_COUNT:
+            rc = ngx_http_squash_size_count(r, ctx);
+            break;
+
+        case NGX_HTTP_SQUASH_HEADER:
+            rc = ngx_http_squash_send_header(r, ctx);
+            break;
+
+        case NGX_HTTP_SQUASH_LAYER:
+            rc = ngx_http_squash_start_layer(r, ctx);
+            break;
+
+        case NGX_HTTP_SQUASH_LAYER_WAIT:
+            rc = ngx_http_squash_end_layer(r, ctx);
+            break;
+
+        case NGX_HTTP_SQUASH_PADDING:
+            rc = ngx_http_squash_padding(r, ctx);
+            break;
+
+        case NGX_HTTP_SQUASH_TRAILER:
+            return ngx_http_squash_trailer(r, ctx);
+
+        default: /* NGX_HTTP_SQUASH_FINISHED */
+            return NGX_OK;
+        }
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+}
+
+
+static ngx_int_t
+ngx_http_squash_manifest(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    int                          rc;
+    ngx_int_t                    status;
+    ngx_http_squash_loc_conf_t  *slcf;
+
+    status = ngx_http_squash_doc_status(r, ctx, "manifest");
+    if (status != NGX_OK) {
+        return status;
+    }
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
+
+    rc = squash_job_manifest(&ctx->job, (char *) ctx->doc.data, ctx->doc.len,
+                             (char *) ctx->reference.data,
+                             ctx->reference.len, &ctx->platform,
+                             slcf->max_layers);
+
+    switch (rc) {
+
+    case SQUASH_OK:
+        ctx->state = NGX_HTTP_SQUASH_CONFIG;
+
+        return ngx_http_squash_fetch(r, ctx, NGX_HTTP_SQUASH_SR_DOC, "blobs",
+                                     ctx->job.manifest.config.digest);
+
+    case SQUASH_INDEX:
+        ctx->state = NGX_HTTP_SQUASH_PLATFORM_MANIFEST;
+
+        return ngx_http_squash_fetch(r, ctx, NGX_HTTP_SQUASH_SR_DOC,
+                                     "manifests",
+                                     ctx->job.manifest.chosen.digest);
+
+    case SQUASH_NOT_FOUND:
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "squash: \"%V:%V\": %s", &ctx->name, &ctx->reference,
+                      ctx->job.err);
+        return NGX_HTTP_NOT_FOUND;
+
+    case SQUASH_UNSUPPORTED:
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "squash: manifest of \"%V:%V\": %s",
+                      &ctx->name, &ctx->reference, ctx->job.err);
+        return NGX_HTTP_UNSUPPORTED_MEDIA_TYPE;
+
+    default:
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "squash: manifest of \"%V:%V\": %s",
+                      &ctx->name, &ctx->reference, ctx->job.err);
+        return NGX_HTTP_BAD_GATEWAY;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_squash_config(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    ngx_int_t  status;
+
+    status = ngx_http_squash_doc_status(r, ctx, "config");
+    if (status != NGX_OK) {
+        return status;
+    }
+
+    if (squash_job_config(&ctx->job, (char *) ctx->doc.data, ctx->doc.len,
+                          &ctx->platform)
+        != SQUASH_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "squash: config of \"%V\": %s", &ctx->name,
+                      ctx->job.err);
+        return NGX_HTTP_BAD_GATEWAY;
+    }
+
+    /* documents are done with */
+
+    squash_bytes_free(&ctx->doc);
+
+    ctx->state = NGX_HTTP_SQUASH_SIZE_PROBE;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The names the archive gives the image, "<host>/<name>" and
+ * "<tag><suffix>": both must be valid references, or the client gets a
+ * 400 (NGX_DECLINED) before anything is fetched.
+ */
+
+static ngx_int_t
+ngx_http_squash_names(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    u_char                      *p, *tag;
+    size_t                       len;
+    ngx_str_t                    host;
+    ngx_http_core_srv_conf_t    *cscf;
+    ngx_http_squash_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
+
+    if (slcf->hostname) {
+        if (ngx_http_complex_value(r, slcf->hostname, &host) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+    } else {
+        cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+        host = cscf->server_name;
+    }
+
+    if (host.len == 0) {
+        ngx_str_set(&host, "localhost");
+    }
+
+    if (!squash_is_host((char *) host.data, host.len)
+        || host.len + 1 + ctx->name.len > 255)
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "squash: \"%V/%V\" is not a valid image name",
+                      &host, &ctx->name);
+        return NGX_DECLINED;
+    }
+
+    len = host.len + 1 + ctx->name.len + 1;
+    ctx->repo = ngx_pnalloc(r->pool, len);
+    if (ctx->repo == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf((u_char *) ctx->repo, "%V/%V", &host, &ctx->name);
+    *p = '\0';
+
+    /* a digest has no tag: "sha256-<12 hex>" stands for it */
+
+    len = ctx->reference.len + slcf->tag_suffix.len + 1;
+    tag = ngx_pnalloc(r->pool, len);
+    if (tag == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (squash_reference_kind((char *) ctx->reference.data,
+                              ctx->reference.len) == SQUASH_REF_DIGEST)
+    {
+        p = ngx_sprintf(tag, "sha256-%*s%V", (size_t) 12,
+                        ctx->reference.data + 7, &slcf->tag_suffix);
+
+    } else {
+        p = ngx_sprintf(tag, "%V%V", &ctx->reference, &slcf->tag_suffix);
+    }
+
+    *p = '\0';
+
+    if (squash_reference_kind((char *) tag, p - tag) != SQUASH_REF_TAG) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "squash: \"%s\" is not a valid image tag", tag);
+        return NGX_DECLINED;
+    }
+
+    ctx->tag = (char *) tag;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The ETag names everything the bytes depend on (squash_job_etag()); the
+ * not_modified filter answers If-None-Match with it.
+ */
+
+static ngx_int_t
+ngx_http_squash_etag(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    char              hex[SQUASH_HEX_LEN + 1];
+    ngx_table_elt_t  *etag;
+
+    if (squash_job_etag(&ctx->job, hex) != SQUASH_OK) {
+        return NGX_ERROR;
+    }
+
+    etag = ngx_list_push(&r->headers_out.headers);
+    if (etag == NULL) {
+        return NGX_ERROR;
+    }
+
+    etag->value.data = ngx_pnalloc(r->pool, 34);
+    if (etag->value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    etag->hash = 1;
+#if (nginx_version >= 1023000)
+    etag->next = NULL;
+#endif
+    ngx_str_set(&etag->key, "ETag");
+    etag->value.len = ngx_sprintf(etag->value.data, "\"%s\"", hex)
+                      - etag->value.data;
+
+    r->headers_out.etag = etag;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_squash_send_header(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    u_char                      *p;
+    size_t                       len;
+    ngx_int_t                    rc;
+    ngx_table_elt_t             *h;
+    squash_archive_t            *a;
+    ngx_http_squash_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
+
+    if (squash_job_start(&ctx->job, (char *) ctx->name.data, ctx->name.len,
+                         ctx->repo, ctx->tag, slcf->formats,
+                         ngx_http_squash_layer_size(ctx))
+        != SQUASH_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "squash: \"%V\": %s", &ctx->name, ctx->job.err);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    a = &ctx->job.archive;
+
+    if (ngx_http_squash_etag(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = a->total;
+    ngx_str_set(&r->headers_out.content_type, "application/x-tar");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+    ngx_http_clear_accept_ranges(r);
+    ngx_http_clear_last_modified(r);
+    r->allow_ranges = 0;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = sizeof("attachment; filename=\"_.tar\"") + ctx->name.len
+          + ngx_strlen(ctx->tag);
+    h->value.data = ngx_pnalloc(r->pool, len);
+    if (h->value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(h->value.data, "attachment; filename=\"%V_%s.tar\"",
+                    &ctx->name, ctx->tag);
+    h->value.len = p - h->value.data;
+
+    for (p = h->value.data; p < h->value.data + h->value.len; p++) {
+        if (*p == '/') {
+            *p = '_';
+        }
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, "Content-Disposition");
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "squash: layer.tar %uL bytes for %uL unpacked, "
+                   "archive %uL", a->layer_size, ctx->unpacked, a->total);
+
+    ctx->header_sent = 1;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (r->header_only) {
+        ctx->state = NGX_HTTP_SQUASH_FINISHED;
+        return NGX_OK;
+    }
+
+    rc = ngx_http_squash_output(r, ctx, a->prefix.data, a->prefix.len, 0);
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    ctx->layer = 0;
+    ctx->state = NGX_HTTP_SQUASH_LAYER;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_squash_start_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    ngx_int_t                    rc;
+    squash_blob_t               *blob;
+    ngx_http_squash_loc_conf_t  *slcf;
+
+    rc = ngx_http_squash_drained(r, ctx);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ctx->layer == squash_job_layers(&ctx->job)) {
+        /* hard links whose target never showed up are dropped */
+        squash_merger_finish(ctx->job.merger);
+        ctx->state = NGX_HTTP_SQUASH_PADDING;
+        return NGX_OK;
+    }
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
+
+    blob = ngx_http_squash_blob_of(ctx);
+
+    if (squash_layer_init(&ctx->lx, blob->comp, blob->digest,
+                          squash_job_diff_id(&ctx->job,
+                                             ngx_http_squash_layer_index(ctx)),
+                          ctx->job.merger, slcf->buffer_size,
+                          slcf->max_document_size, ctx->refetching)
+        != SQUASH_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "squash: layer %s: %s", blob->digest, ctx->lx.err);
+        squash_layer_free(&ctx->lx);
+        return NGX_ERROR;
+    }
+
+    ctx->lx_init = 1;
+
+    ctx->in = NULL;
+    ctx->in_buf = NULL;
+    ctx->blob_last = 0;
+    ctx->blob_done = 0;
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "squash: layer %ui of %uz: %s%s", ctx->layer + 1,
+                   squash_job_layers(&ctx->job), blob->digest,
+                   ctx->refetching ? ", again for hard links" : "");
+
+    ctx->state = NGX_HTTP_SQUASH_LAYER_WAIT;
+
+    return ngx_http_squash_fetch(r, ctx, NGX_HTTP_SQUASH_SR_BLOB, "blobs",
+                                 blob->digest);
+}
+
+
+static ngx_int_t
+ngx_http_squash_end_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+#if (NGX_DEBUG)
+    const squash_merger_stats_t  *st;
+#endif
+
+    /* a failed blob subrequest has torn the request down already */
+
+    if (!ctx->blob_done) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "squash: layer ended unfinished");
+        return NGX_ERROR;
+    }
+
+#if (NGX_DEBUG)
+    st = squash_merger_stats(ctx->job.merger);
+#endif
+
+    ngx_log_debug5(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "squash: layer %ui done, %uL entries, %uL emitted, "
+                   "%uz paths in %uz bytes", ctx->layer + 1, st->entries,
+                   st->emitted, squash_merger_paths(ctx->job.merger),
+                   squash_merger_memory(ctx->job.merger));
+
+    squash_layer_free(&ctx->lx);
+    ctx->lx_init = 0;
+    ctx->state = NGX_HTTP_SQUASH_LAYER;
+
+    /*
+     * hard links to entries hidden earlier in the layer: the layer once
+     * more, for those entries' data only
+     */
+
+    if (!ctx->refetching && squash_merger_refetch_pending(ctx->job.merger)) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "squash: %uz hard links need the layer again",
+                       squash_merger_refetch_pending(ctx->job.merger));
+        ctx->refetching = 1;
+        return NGX_OK;
+    }
+
+    ctx->refetching = 0;
+    ctx->layer++;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Directories that lower layers' entries went into after them, written
+ * again where the promised size has room (squash_job_restate()); if not,
+ * they are left out, and logged
+ */
+
+static ngx_int_t
+ngx_http_squash_restate(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    int              rc;
+    squash_bytes_t  *b;
+
+    rc = squash_job_restate(&ctx->job);
+
+    if (rc == SQUASH_DECLINED) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "squash: \"%V\": %s", &ctx->name, ctx->job.err);
+        return NGX_OK;
+    }
+
+    if (rc != SQUASH_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "squash: \"%V\": %s", &ctx->name, ctx->job.err);
+        return NGX_ERROR;
+    }
+
+    b = &ctx->job.restate;
+
+    if (b->len == 0) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_squash_layer_bytes(r, ctx, b->data, b->len) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_squash_output(r, ctx, b->data, b->len, 0) == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the inner tar's end blocks and the zeros up to the promised size */
+
+static ngx_int_t
+ngx_http_squash_padding(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    size_t         n;
+    ngx_int_t      rc;
+    squash_job_t  *job;
+
+    job = &ctx->job;
+
+    if (!job->merged_known) {
+        if (ngx_http_squash_restate(r, ctx) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        job->merged = job->layer_bytes;
+        job->merged_known = 1;
+    }
+
+    for ( ;; ) {
+        rc = ngx_http_squash_drained(r, ctx);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        if (job->layer_bytes == job->archive.layer_size) {
+            ctx->state = NGX_HTTP_SQUASH_TRAILER;
+            return NGX_OK;
+        }
+
+        n = (size_t) ngx_min(job->archive.layer_size - job->layer_bytes,
+                             NGX_HTTP_SQUASH_ZERO_SIZE);
+
+        if (ngx_http_squash_layer_bytes(r, ctx, ngx_http_squash_zeros, n)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_squash_output(r, ctx, ngx_http_squash_zeros, n, 0)
+            == NGX_ERROR)
+        {
+            return NGX_ERROR;
+        }
+    }
+}
+
+
+static ngx_int_t
+ngx_http_squash_trailer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    squash_job_t                *job;
+    ngx_http_squash_loc_conf_t  *slcf;
+
+    job = &ctx->job;
+
+    if (squash_job_finish(job) != SQUASH_OK) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "squash: \"%V\": %s", &ctx->name, job->err);
+        return NGX_ERROR;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "squash: layer digest %s", job->diff_id);
+
+    /* the exact size: the merged entries and two end blocks */
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
+    ngx_http_squash_cache_put(slcf->size_cache, job->digest,
+                              job->merged + 2 * SQUASH_TAR_BLOCK, 0,
+                              r->connection->log);
+
+    ctx->state = NGX_HTTP_SQUASH_FINISHED;
+
+    return ngx_http_squash_output(r, ctx, job->archive.trailer.data,
+                                  job->archive.trailer.len, 1);
+}
+
+
+static void
+ngx_http_squash_cleanup(void *data)
+{
+    ngx_http_squash_ctx_t  *ctx = data;
+
+    if (ctx->delay.timer_set) {
+        ngx_del_timer(&ctx->delay);
+    }
+
+    if (ctx->lx_init) {
+        squash_layer_free(&ctx->lx);
+        ctx->lx_init = 0;
+    }
+
+    if (ctx->counter_init) {
+        squash_decomp_free(&ctx->counter);
+        ctx->counter_init = 0;
+    }
+
+    if (ctx->job_init) {
+        squash_job_free(&ctx->job);
+        ctx->job_init = 0;
+    }
+
+    squash_bytes_free(&ctx->doc);
+}
+
+
+static void
+ngx_http_squash_warn(void *data, const char *fmt, ...)
+{
+    ngx_http_request_t  *r = data;
+
+    char     buf[1024];
+    va_list  args;
+
+    va_start(args, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, args);
+    va_end(args);
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0, "squash: %s", buf);
+}
+
+
+ngx_int_t
+ngx_http_squash_parse_platform(ngx_pool_t *pool, ngx_str_t *s,
+    squash_platform_t *p)
+{
+    char  *copy;
+
+    copy = ngx_pnalloc(pool, s->len + 1);
+    if (copy == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(copy, s->data, s->len);
+    copy[s->len] = '\0';
+
+    if (s->len > 128 || squash_platform_parse(copy, p) != SQUASH_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}

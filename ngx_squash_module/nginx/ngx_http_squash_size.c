@@ -1,0 +1,348 @@
+
+/*
+ * Copyright (C) 2026 The ngx_squash authors
+ *
+ * ngx_squash: the size of layer.tar, known before the response header.
+ *
+ * Each layer's tar adds its size at most: the blob size for plain tar;
+ * for gzip the ISIZE (the last four bytes of the blob, fetched by a size
+ * probe) where only one size fits it; otherwise, and for zstd, the blob
+ * inflated once and counted (squash_size_fallback).  Probes run side by
+ * side (SIZE_PROBE), counts one at a time (SIZE_COUNT).  A size cache hit
+ * skips all of it.
+ */
+
+
+#include "ngx_http_squash_module.h"
+
+
+static ngx_int_t ngx_http_squash_probe_result(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, ngx_uint_t i);
+static ngx_int_t ngx_http_squash_count_result(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_count_layer(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, ngx_uint_t i);
+static uint64_t ngx_http_squash_tar_bound(uint64_t size);
+
+
+ngx_int_t
+ngx_http_squash_size_probe(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    uint64_t                     size;
+    ngx_int_t                    status;
+    ngx_uint_t                   i, n, count;
+    squash_blob_t               *blob;
+    ngx_http_squash_probe_t     *p;
+    ngx_http_squash_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
+
+    n = squash_job_layers(&ctx->job);
+
+    if (ctx->probes == NULL) {
+
+        if (ngx_http_squash_cache_get(slcf->size_cache, ctx->job.digest,
+                                      &size, &count)
+            == NGX_OK)
+        {
+            if (size) {
+                ctx->cached_size = size;
+                ctx->size_source = NGX_HTTP_SQUASH_SIZE_CACHE;
+                ctx->state = NGX_HTTP_SQUASH_HEADER;
+                return NGX_OK;
+            }
+
+            ctx->count_sizes = count ? 1 : 0;
+        }
+
+        ctx->probes = ngx_pcalloc(r->pool,
+                                  n * sizeof(ngx_http_squash_probe_t));
+        if (ctx->probes == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    /* squash_size_probes at a time */
+
+    while (ctx->probes_inflight < slcf->size_probes && ctx->probe_next < n) {
+        blob = squash_job_layer(&ctx->job, ctx->probe_next);
+        p = &ctx->probes[ctx->probe_next];
+
+        if (blob->size == 0) {
+            p->used = 1;
+
+        } else if (blob->comp == SQUASH_COMP_NONE
+                   || (blob->comp == SQUASH_COMP_GZIP && !ctx->count_sizes))
+        {
+            /* the blob's real length, and a gzip blob's ISIZE */
+
+            if (ngx_http_squash_fetch(r, ctx, NGX_HTTP_SQUASH_SR_PROBE,
+                                      "blobs", blob->digest)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            ctx->probes_inflight++;
+
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "squash: size probe of layer %ui, %ui in flight",
+                           ctx->probe_next + 1, ctx->probes_inflight);
+
+        } else {
+            p->to_count = 1;
+            p->used = 1;
+        }
+
+        ctx->probe_next++;
+    }
+
+    for (i = 0; i < ctx->probe_next; i++) {
+        if (ctx->probes[i].done && !ctx->probes[i].used) {
+            status = ngx_http_squash_probe_result(r, ctx, i);
+            if (status != NGX_OK) {
+                return status;
+            }
+        }
+    }
+
+    if (ctx->probes_inflight || ctx->probe_next < n) {
+        return NGX_AGAIN;
+    }
+
+    ctx->state = NGX_HTTP_SQUASH_SIZE_COUNT;
+
+    return NGX_OK;
+}
+
+
+/* the layers no probe could size, inflated one at a time */
+
+ngx_int_t
+ngx_http_squash_size_count(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    ngx_int_t  status;
+
+    if (ctx->counting) {
+        status = ngx_http_squash_count_result(r, ctx);
+        if (status != NGX_OK) {
+            return status;
+        }
+
+        ctx->counting = 0;
+        ctx->count_next++;
+    }
+
+    for ( /* void */ ;
+         ctx->count_next < squash_job_layers(&ctx->job);
+         ctx->count_next++)
+    {
+        if (ctx->probes[ctx->count_next].to_count) {
+            return ngx_http_squash_count_layer(r, ctx, ctx->count_next);
+        }
+    }
+
+    ctx->state = NGX_HTTP_SQUASH_HEADER;
+
+    return NGX_OK;
+}
+
+
+/* merging only drops entries: the tar sizes plus end blocks bound it */
+
+uint64_t
+ngx_http_squash_layer_size(ngx_http_squash_ctx_t *ctx)
+{
+    if (ctx->cached_size) {
+        return ctx->cached_size;
+    }
+
+    return ngx_http_squash_tar_bound(ctx->unpacked + 2 * SQUASH_TAR_BLOCK);
+}
+
+
+/* a probe's answer: the layer's size, or a layer to count */
+
+static ngx_int_t
+ngx_http_squash_probe_result(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, ngx_uint_t i)
+{
+    u_char                   *d;
+    uint32_t                  isize;
+    uint64_t                  size;
+    squash_blob_t            *blob;
+    ngx_http_squash_probe_t  *p;
+
+    blob = squash_job_layer(&ctx->job, i);
+    p = &ctx->probes[i];
+    p->used = 1;
+
+    if (p->status == NGX_HTTP_UNAUTHORIZED
+        || p->status == NGX_HTTP_FORBIDDEN)
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "squash: layer %s: registry answered %ui to the size "
+                      "probe", blob->digest, p->status);
+        return p->status;
+    }
+
+    /* the blob must be as long as its descriptor says */
+
+    if (p->total >= 0 && (uint64_t) p->total != (uint64_t) blob->size) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "squash: layer %s: the registry's blob has %O bytes, "
+                      "its descriptor says %O", blob->digest, p->total,
+                      (off_t) blob->size);
+        return NGX_HTTP_BAD_GATEWAY;
+    }
+
+    if (blob->comp == SQUASH_COMP_NONE) {
+
+        if (p->total < 0) {
+            /* the length was not told: counted (and so verified) */
+            p->to_count = 1;
+            return NGX_OK;
+        }
+
+        ctx->unpacked += ngx_http_squash_tar_bound((uint64_t) p->total);
+        ctx->size_source |= NGX_HTTP_SQUASH_SIZE_PLAIN;
+        return NGX_OK;
+    }
+
+    d = NULL;
+
+    if (!p->failed && p->status == NGX_HTTP_PARTIAL_CONTENT && p->len == 4) {
+        d = p->data;
+
+    } else if (!p->failed && p->status == NGX_HTTP_OK
+               && p->len == (size_t) blob->size && p->len >= 4)
+    {
+        d = p->data + p->len - 4;
+    }
+
+    if (d) {
+        isize = (uint32_t) d[0] | (uint32_t) d[1] << 8
+                | (uint32_t) d[2] << 16 | (uint32_t) d[3] << 24;
+
+        if (squash_gzip_size((uint64_t) blob->size, isize, &size)
+            == SQUASH_OK)
+        {
+            ctx->unpacked += ngx_http_squash_tar_bound(size);
+            ctx->size_source |= NGX_HTTP_SQUASH_SIZE_ISIZE;
+            return NGX_OK;
+        }
+
+    } else {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "squash: layer %s: no usable answer to the size probe "
+                      "(status %ui, %uz bytes)", blob->digest, p->status,
+                      p->len);
+    }
+
+    p->to_count = 1;
+
+    return NGX_OK;
+}
+
+
+/* the fallback: inflate the blob once, count, discard */
+
+static ngx_int_t
+ngx_http_squash_count_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
+    ngx_uint_t i)
+{
+    squash_blob_t               *blob;
+    ngx_http_squash_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
+
+    blob = squash_job_layer(&ctx->job, i);
+
+    if (slcf->size_fallback == NGX_HTTP_SQUASH_FALLBACK_FAIL) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "squash: layer %s: the size of this %s layer is not "
+                      "known up front, and squash_size_fallback is \"fail\"",
+                      blob->digest, squash_comp_name(blob->comp));
+        return NGX_HTTP_BAD_GATEWAY;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "squash: layer %s: counting its size%s", blob->digest,
+                   ctx->probes[i].done ? ", ISIZE is ambiguous" : "");
+
+    if (ctx->counter_init) {
+        squash_decomp_free(&ctx->counter);
+        ctx->counter_init = 0;
+    }
+
+    if (squash_decomp_init(&ctx->counter, blob->comp) != SQUASH_OK) {
+        return NGX_ERROR;
+    }
+
+    ctx->counter_init = 1;
+    ctx->counter_eof = 0;
+
+    if (ctx->counter_buf == NULL) {
+        ctx->counter_buf = ngx_palloc(r->pool, slcf->buffer_size);
+        if (ctx->counter_buf == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    ctx->counting = 1;
+
+    return ngx_http_squash_fetch(r, ctx, NGX_HTTP_SQUASH_SR_COUNT, "blobs",
+                                 blob->digest);
+}
+
+
+static ngx_int_t
+ngx_http_squash_count_result(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx)
+{
+    ngx_int_t       status;
+    squash_blob_t  *blob;
+
+    blob = squash_job_layer(&ctx->job, ctx->count_next);
+
+    status = ngx_http_squash_doc_status(r, ctx, "layer size count");
+    if (status != NGX_OK) {
+        return status;
+    }
+
+    if (!ctx->counter_eof
+        || squash_decomp_finish(&ctx->counter) != SQUASH_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "squash: layer %s: %s", blob->digest,
+                      ctx->counter_eof ? ctx->counter.err
+                                       : "blob ended early");
+        return NGX_HTTP_BAD_GATEWAY;
+    }
+
+    if (ctx->counter.in_total != (uint64_t) blob->size) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "squash: layer %s: the registry's blob has %uL "
+                      "bytes, its descriptor says %O", blob->digest,
+                      ctx->counter.in_total, (off_t) blob->size);
+        return NGX_HTTP_BAD_GATEWAY;
+    }
+
+    ctx->unpacked += ngx_http_squash_tar_bound(ctx->counter.out_total);
+    ctx->size_source |= NGX_HTTP_SQUASH_SIZE_COUNT;
+
+    return NGX_OK;
+}
+
+
+/*
+ * What a layer's tar adds to layer.tar at most: its bytes, and the
+ * padding of a last entry that the layer leaves out (Go reads such
+ * layers, and the merged tar stays aligned)
+ */
+
+static uint64_t
+ngx_http_squash_tar_bound(uint64_t size)
+{
+    return (size + SQUASH_TAR_BLOCK - 1) & ~(uint64_t) (SQUASH_TAR_BLOCK - 1);
+}
