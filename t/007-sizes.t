@@ -20,6 +20,13 @@ END
         access_log logs/squash-BLOCK.log squash;
     }
 
+    location ~ ^/exact/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
+        squash $sq_name $sq_ref;
+        squash_registry /_registry;
+        squash_layer_size exact;
+        access_log logs/squash-BLOCK.log squash;
+    }
+
     location /_registry/v2/registry/ {
         internal;
         proxy_pass http://127.0.0.1:$TEST_NGINX_REGISTRY_PORT/v2/registry/;
@@ -39,7 +46,7 @@ END
 
     # one access log per block
     my $seq = $block->seq_num;
-    $config =~ s/BLOCK/$seq/;
+    $config =~ s/BLOCK/$seq/g;
 
     $block->set_value('config', $config) unless defined $block->config;
 });
@@ -97,19 +104,30 @@ ETag: "[0-9a-f]{32}"
 
 
 
-=== TEST 5: padding from ISIZE is small; none once the size cache knows the image
+=== TEST 5: padding from ISIZE is small; the size cache skips the probes, the bytes stay
 --- request
 GET /squash/registry/five/v1
 --- squash_check: complete
---- squash_then: /squash/registry/five/v1
+--- squash_identical: /squash/registry/five/v1
 --- squash_padding_within: 1 65536
 --- squash_access_log
-^\d+ \d+ isize 5 \d+ 200$
+^(\d+) ([1-9]\d*) isize 5 \d+ 200$
+^\d+ [1-9]\d* cache 5 \d+ 200$
+
+
+
+=== TEST 6: squash_layer_size exact: counted first, no padding; then from the cache
+--- request
+GET /exact/registry/five/v1
+--- squash_check: complete
+--- squash_identical: /exact/registry/five/v1
+--- squash_access_log
+^\d+ 0 merge 5 \d+ 200$
 ^\d+ 0 cache 5 \d+ 200$
 
 
 
-=== TEST 6: an estimate that is too low aborts, and the next download is exact
+=== TEST 7: an estimate that is too low aborts, and the next download counts
 The layer is two gzip members: the last one's ISIZE covers a few KiB of the
 1 MiB it holds.
 --- request
@@ -124,7 +142,7 @@ qr/squash: "sizes\/split": merged layer exceeds the promised \d+ bytes, aborting
 
 
 
-=== TEST 7: without a size cache a low estimate still never completes
+=== TEST 8: without a size cache a low estimate still never completes
 --- http_config
     log_format squash '$squash_layer_size $squash_padding $squash_size_source '
                       '$squash_layers $squash_dropped $status';
@@ -136,7 +154,7 @@ merged layer exceeds the promised
 
 
 
-=== TEST 8: zstd layers are counted
+=== TEST 9: zstd layers are counted
 --- request
 GET /squash/sizes/zstd/v1
 --- squash_check: complete
@@ -148,7 +166,7 @@ f 0644 0:0 100000 b sha256:6d89b2c15676a4c3
 
 
 
-=== TEST 9: squash_size_fallback fail refuses what it cannot size up front
+=== TEST 10: squash_size_fallback fail refuses what it cannot size up front
 --- config
     squash_location {
         squash_size_fallback fail;
@@ -166,7 +184,7 @@ squash_size_fallback is "fail"
 
 
 
-=== TEST 10: a layer over 4 GiB inflated: the size holds
+=== TEST 11: a layer over 4 GiB inflated: the size holds
 --- request
 HEAD /squash/huge/v1
 --- squash_download: /squash/huge/v1

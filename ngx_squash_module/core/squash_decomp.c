@@ -7,11 +7,17 @@
 
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#if (SQUASH_HAVE_ISAL)
+#include <isa-l/igzip_lib.h>
+#endif
 
 #include "squash_decomp.h"
 
 
+static int squash_decomp_member(squash_decomp_t *d, const unsigned char *p);
 static int squash_decomp_gzip(squash_decomp_t *d, const unsigned char **in,
     const unsigned char *in_end, unsigned char **out,
     const unsigned char *out_end);
@@ -45,12 +51,23 @@ squash_decomp_init(squash_decomp_t *d, squash_comp_e kind)
     switch (kind) {
 
     case SQUASH_COMP_GZIP:
+#if (SQUASH_HAVE_ISAL)
+        d->isal = malloc(sizeof(struct inflate_state));
+        if (d->isal == NULL) {
+            snprintf(d->err, SQUASH_ERRLEN, "out of memory");
+            return SQUASH_ERROR;
+        }
+
+        isal_inflate_init(d->isal);
+        ((struct inflate_state *) d->isal)->crc_flag = ISAL_GZIP;
+#else
         if (inflateInit2(&d->zs, MAX_WBITS + 16) != Z_OK) {
             snprintf(d->err, SQUASH_ERRLEN, "inflateInit2() failed");
             return SQUASH_ERROR;
         }
 
         d->zs_init = 1;
+#endif
         break;
 
     case SQUASH_COMP_ZSTD:
@@ -78,10 +95,24 @@ squash_decomp_free(squash_decomp_t *d)
         d->zs_init = 0;
     }
 
+    free(d->isal);
+    d->isal = NULL;
+
     if (d->zd) {
         ZSTD_freeDStream(d->zd);
         d->zd = NULL;
     }
+}
+
+
+const char *
+squash_inflater(void)
+{
+#if (SQUASH_HAVE_ISAL)
+    return "ISA-L";
+#else
+    return "zlib";
+#endif
 }
 
 
@@ -127,6 +158,93 @@ squash_decomp_run(squash_decomp_t *d, const unsigned char **in,
 }
 
 
+/* what follows a gzip member that ended must be another one (as Go reads) */
+
+static int
+squash_decomp_member(squash_decomp_t *d, const unsigned char *p)
+{
+    if (*p != 0x1f) {
+        snprintf(d->err, SQUASH_ERRLEN, "garbage after gzip member %u",
+                 d->members);
+        return SQUASH_ERROR;
+    }
+
+    return SQUASH_OK;
+}
+
+
+#if (SQUASH_HAVE_ISAL)
+
+static int
+squash_decomp_gzip(squash_decomp_t *d, const unsigned char **in,
+    const unsigned char *in_end, unsigned char **out,
+    const unsigned char *out_end)
+{
+    int                    rc;
+    struct inflate_state  *st;
+
+    st = d->isal;
+
+    while ((*in < in_end || d->more) && *out < out_end) {
+
+        if (d->at_end && d->members && *in < in_end) {
+
+            if (squash_decomp_member(d, *in) != SQUASH_OK) {
+                return SQUASH_ERROR;
+            }
+
+            isal_inflate_reset(st);
+            st->crc_flag = ISAL_GZIP;
+        }
+
+        st->next_in = (uint8_t *) *in;
+        st->avail_in = (uint32_t) ((size_t) (in_end - *in) > 0x40000000
+                                   ? 0x40000000 : in_end - *in);
+        st->next_out = *out;
+        st->avail_out = (uint32_t) ((size_t) (out_end - *out) > 0x40000000
+                                    ? 0x40000000 : out_end - *out);
+
+        rc = isal_inflate(st);
+
+        d->out_total += st->next_out - *out;
+        *in = st->next_in;
+        *out = st->next_out;
+
+        if (rc != ISAL_DECOMP_OK) {
+            snprintf(d->err, SQUASH_ERRLEN, "inflate failed: %s",
+                     rc == ISAL_INVALID_WRAPPER ? "incorrect header check"
+                     : rc == ISAL_UNSUPPORTED_METHOD ? "unknown compression "
+                                                       "method"
+                     : rc == ISAL_INCORRECT_CHECKSUM ? "incorrect data check"
+                     : rc == ISAL_INVALID_LOOKBACK ? "invalid distance too "
+                                                     "far back"
+                     : "invalid deflate data");
+            return SQUASH_ERROR;
+        }
+
+        if (st->block_state == ISAL_BLOCK_FINISH) {
+            d->at_end = 1;
+            d->members++;
+            d->more = 0;
+            continue;
+        }
+
+        d->at_end = 0;
+
+        /* output filled up: more may come without input */
+        d->more = (st->avail_out == 0);
+
+        if (!d->more) {
+            /* all input taken in, more wanted */
+            break;
+        }
+    }
+
+    return SQUASH_OK;
+}
+
+#else
+
 static int
 squash_decomp_gzip(squash_decomp_t *d, const unsigned char **in,
     const unsigned char *in_end, unsigned char **out,
@@ -138,11 +256,7 @@ squash_decomp_gzip(squash_decomp_t *d, const unsigned char **in,
 
         if (d->at_end && d->members && *in < in_end) {
 
-            /* another gzip member follows the one that ended */
-
-            if (**in != 0x1f) {
-                snprintf(d->err, SQUASH_ERRLEN, "garbage after gzip "
-                         "member %u", d->members);
+            if (squash_decomp_member(d, *in) != SQUASH_OK) {
                 return SQUASH_ERROR;
             }
 
@@ -189,6 +303,8 @@ squash_decomp_gzip(squash_decomp_t *d, const unsigned char **in,
 
     return SQUASH_OK;
 }
+
+#endif
 
 
 static int

@@ -24,6 +24,10 @@ squash_job_init(squash_job_t *j, size_t merge_memory, squash_warn_pt warn,
 {
     memset(j, 0, sizeof(squash_job_t));
 
+    j->merge_memory = merge_memory;
+    j->warn = warn;
+    j->warn_data = data;
+
     if (squash_sha256_init(&j->sha) != SQUASH_OK) {
         return squash_job_err(j, SQUASH_ERROR, "out of memory");
     }
@@ -305,6 +309,50 @@ squash_job_finish(squash_job_t *j)
     if (squash_archive_finish(&j->archive, j->diff_id + 7) != SQUASH_OK) {
         return squash_job_err(j, SQUASH_ERROR, "%s", j->archive.err);
     }
+
+    return SQUASH_OK;
+}
+
+
+void
+squash_job_measure(squash_job_t *j)
+{
+    j->measuring = 1;
+
+    /* no size to keep to, and no overflow in what is left of it */
+    j->archive.layer_size = UINT64_MAX / 2;
+}
+
+
+int
+squash_job_rewind(squash_job_t *j, uint64_t *size)
+{
+    static const unsigned char  ends[2 * SQUASH_TAR_BLOCK];
+
+    /* the merged entries and two end blocks: layer.tar without padding */
+
+    if (squash_job_layer_bytes(j, ends, sizeof(ends), 1) != SQUASH_OK
+        || squash_sha256_final(&j->sha, j->diff_id) != SQUASH_OK
+        || squash_sha256_init(&j->sha) != SQUASH_OK)
+    {
+        return squash_job_err(j, SQUASH_ERROR, "sha256 failed");
+    }
+
+    *size = j->layer_bytes;
+
+    squash_merger_destroy(j->merger);
+
+    j->merger = squash_merger_create(j->merge_memory, j->warn, j->warn_data);
+    if (j->merger == NULL) {
+        return squash_job_err(j, SQUASH_ERROR, "out of memory");
+    }
+
+    j->layer_bytes = 0;
+    j->merged = 0;
+    j->merged_known = 0;
+    j->measuring = 0;
+    j->restate.len = 0;
+    j->archive.layer_size = 0;
 
     return SQUASH_OK;
 }

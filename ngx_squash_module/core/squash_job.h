@@ -39,6 +39,12 @@ typedef struct {
     char               *created_by;
     unsigned            from_index:1;
     unsigned            merged_known:1;
+    unsigned            measuring:1;
+
+    /* to make the merger again */
+    size_t              merge_memory;
+    squash_warn_pt      warn;
+    void               *warn_data;
 
     char                err[SQUASH_ERRLEN];
 } squash_job_t;
@@ -100,6 +106,16 @@ int squash_job_restate(squash_job_t *j);
 
 /* after the whole of layer.tar: the trailer, for its digest */
 int squash_job_finish(squash_job_t *j);
+
+/*
+ * A counting pass before the archive starts (squash_layer_size exact):
+ * the layers are merged as for the archive, with no size to keep to.
+ * After the last layer and the directories written again,
+ * squash_job_rewind() gives the exact size of layer.tar (no padding),
+ * sets j->diff_id to its digest and makes the job new for the archive.
+ */
+void squash_job_measure(squash_job_t *j);
+int squash_job_rewind(squash_job_t *j, uint64_t *size);
 
 
 #endif /* _SQUASH_JOB_H_INCLUDED_ */

@@ -31,6 +31,8 @@ static ngx_int_t ngx_http_squash_blob_get_buf(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_blob_out(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_blob_send(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_blob_finish(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 
@@ -255,7 +257,6 @@ ngx_http_squash_blob(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
     ngx_chain_t *in)
 {
     int                     rc, last;
-    ngx_int_t               frc;
     ngx_chain_t            *cl;
     ngx_connection_t       *c;
     squash_blob_t          *blob;
@@ -268,7 +269,7 @@ ngx_http_squash_blob(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
             cl->buf->pos = cl->buf->last;
         }
 
-        return NGX_ERROR;
+        return ctx->measuring ? NGX_OK : NGX_ERROR;
     }
 
     if (r->headers_out.status != NGX_HTTP_OK) {
@@ -406,9 +407,14 @@ ngx_http_squash_blob(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
             break;
         }
 
-        frc = ngx_http_next_body_filter(r, ctx->out);
+        if (ctx->measuring) {
+            /* counted, not sent: the buffers are free again at once */
 
-        if (frc == NGX_ERROR) {
+            for (cl = ctx->out; cl; cl = cl->next) {
+                cl->buf->pos = cl->buf->last;
+            }
+
+        } else if (ngx_http_squash_blob_send(r, ctx) != NGX_OK) {
             goto failed;
         }
 
@@ -453,7 +459,13 @@ failed:
     ctx->sr_failed = 1;
     r->buffered &= ~NGX_HTTP_SQUASH_BUFFERED;
 
-    return NGX_ERROR;
+    /*
+     * NGX_ERROR fails the client connection at once, which is right once
+     * the header is out; a counting pass swallows it, and the main
+     * request answers with a status (ngx_http_squash_end_layer())
+     */
+
+    return ctx->measuring ? NGX_OK : NGX_ERROR;
 }
 
 
@@ -537,6 +549,45 @@ ngx_http_squash_blob_out(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
 
 /*
+ * The out chain goes down the filter chain, but for bytes outside a
+ * range: those links stay on it, consumed, for the caller to take back.
+ */
+
+static ngx_int_t
+ngx_http_squash_blob_send(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    ngx_int_t     rc;
+    ngx_chain_t  *cl, *next, *skipped, **ll;
+
+    skipped = NULL;
+    ll = &ctx->out;
+
+    for (cl = ctx->out; cl; cl = next) {
+        next = cl->next;
+
+        if (ngx_http_squash_range_cut(ctx, cl->buf) == 0) {
+            *ll = next;
+            cl->next = skipped;
+            skipped = cl;
+            continue;
+        }
+
+        ll = &cl->next;
+    }
+
+    rc = NGX_OK;
+
+    if (ctx->out) {
+        rc = ngx_http_next_body_filter(r, ctx->out);
+    }
+
+    *ll = skipped;
+
+    return rc == NGX_ERROR ? NGX_ERROR : NGX_OK;
+}
+
+
+/*
  * Ends a blob whose body ended without a last buffer: fine only when the
  * layer may end there and has nothing more to write.
  */
@@ -581,7 +632,7 @@ ngx_http_squash_blob_done(ngx_http_request_t *sr, ngx_http_squash_ctx_t *ctx,
 {
     if (ctx->sr_failed) {
         /* the body filter has logged why */
-        return NGX_ERROR;
+        return ctx->measuring ? NGX_OK : NGX_ERROR;
     }
 
     if (rc == NGX_OK && !ctx->blob_done && ctx->in == NULL
@@ -612,7 +663,7 @@ ngx_http_squash_blob_done(ngx_http_request_t *sr, ngx_http_squash_ctx_t *ctx,
                       ctx->sr_timedout ? "the registry timed out"
                       : !ctx->blob_last ? "body truncated"
                       : ctx->blob_done ? "failed" : "incomplete");
-        return NGX_ERROR;
+        return ctx->measuring ? NGX_OK : NGX_ERROR;
     }
 
     return rc;

@@ -34,7 +34,11 @@ static ngx_int_t ngx_http_squash_names(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_etag(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_header(ngx_http_request_t *r, char *key,
+    char *value);
 static ngx_int_t ngx_http_squash_send_header(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_cut_short(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_start_layer(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
@@ -43,6 +47,8 @@ static ngx_int_t ngx_http_squash_end_layer(ngx_http_request_t *r,
 static ngx_int_t ngx_http_squash_restate(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_padding(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_measured(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_trailer(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
@@ -473,12 +479,34 @@ ngx_http_squash_etag(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
 
 static ngx_int_t
+ngx_http_squash_header(ngx_http_request_t *r, char *key, char *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    h->key.data = (u_char *) key;
+    h->key.len = ngx_strlen(key);
+    h->value.data = (u_char *) value;
+    h->value.len = ngx_strlen(value);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
 ngx_http_squash_send_header(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 {
-    u_char                      *p;
+    u_char                      *p, *value, *last;
     size_t                       len;
     ngx_int_t                    rc;
-    ngx_table_elt_t             *h;
     squash_archive_t            *a;
     ngx_http_squash_loc_conf_t  *slcf;
 
@@ -509,33 +537,75 @@ ngx_http_squash_send_header(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     ngx_http_clear_last_modified(r);
     r->allow_ranges = 0;
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
     len = sizeof("attachment; filename=\"_.tar\"") + ctx->name.len
           + ngx_strlen(ctx->tag);
-    h->value.data = ngx_pnalloc(r->pool, len);
-    if (h->value.data == NULL) {
+    value = ngx_pnalloc(r->pool, len);
+    if (value == NULL) {
         return NGX_ERROR;
     }
 
-    p = ngx_sprintf(h->value.data, "attachment; filename=\"%V_%s.tar\"",
-                    &ctx->name, ctx->tag);
-    h->value.len = p - h->value.data;
+    last = ngx_sprintf(value, "attachment; filename=\"%V_%s.tar\"",
+                       &ctx->name, ctx->tag);
+    *last = '\0';
 
-    for (p = h->value.data; p < h->value.data + h->value.len; p++) {
+    for (p = value; p < last; p++) {
         if (*p == '/') {
             *p = '_';
         }
     }
 
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "Content-Disposition");
+    /*
+     * the same request gives the same bytes, so ranges of them can be
+     * served; those by digest for ever, those by tag only until it moves
+     */
+
+    if (ngx_http_squash_header(r, "Content-Disposition", (char *) value)
+           != NGX_OK
+        || ngx_http_squash_header(r, "Accept-Ranges", "bytes") != NGX_OK
+        || ngx_http_squash_header(r, "Cache-Control",
+                                  squash_reference_kind(
+                                      (char *) ctx->reference.data,
+                                      ctx->reference.len)
+                                  == SQUASH_REF_DIGEST
+                                  ? "public, max-age=31536000, immutable"
+                                  : "no-cache")
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_squash_range(r, ctx, a->total);
+
+    if (rc == NGX_HTTP_RANGE_NOT_SATISFIABLE || ctx->ranged) {
+        value = ngx_pnalloc(r->pool, sizeof("bytes -/") + 3 * NGX_OFF_T_LEN);
+        if (value == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (ctx->ranged) {
+            last = ngx_sprintf(value, "bytes %O-%O/%uL", ctx->range_start,
+                               ctx->range_end - 1, a->total);
+        } else {
+            last = ngx_sprintf(value, "bytes */%uL", a->total);
+        }
+
+        *last = '\0';
+
+        if (ngx_http_squash_header(r, "Content-Range", (char *) value)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ctx->ranged) {
+        r->headers_out.status = NGX_HTTP_PARTIAL_CONTENT;
+        r->headers_out.content_length_n = ctx->range_end - ctx->range_start;
+    }
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "squash: layer.tar %uL bytes for %uL unpacked, "
@@ -576,6 +646,10 @@ ngx_http_squash_start_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     rc = ngx_http_squash_drained(r, ctx);
     if (rc != NGX_OK) {
         return rc;
+    }
+
+    if (ctx->ranged && ctx->offset >= ctx->range_end) {
+        return ngx_http_squash_cut_short(r, ctx);
     }
 
     if (ctx->layer == squash_job_layers(&ctx->job)) {
@@ -624,9 +698,16 @@ ngx_http_squash_start_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 static ngx_int_t
 ngx_http_squash_end_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 {
+    ngx_int_t                     status;
 #if (NGX_DEBUG)
     const squash_merger_stats_t  *st;
 #endif
+
+    if (!ctx->blob_done && ctx->measuring) {
+        /* before the header: the client gets a status */
+        status = ngx_http_squash_doc_status(r, ctx, "layer");
+        return (status == NGX_OK) ? NGX_HTTP_BAD_GATEWAY : status;
+    }
 
     /* a failed blob subrequest has torn the request down already */
 
@@ -734,10 +815,18 @@ ngx_http_squash_padding(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
         job->merged_known = 1;
     }
 
+    if (ctx->measuring) {
+        return ngx_http_squash_measured(r, ctx);
+    }
+
     for ( ;; ) {
         rc = ngx_http_squash_drained(r, ctx);
         if (rc != NGX_OK) {
             return rc;
+        }
+
+        if (ctx->ranged && ctx->offset >= ctx->range_end) {
+            return ngx_http_squash_cut_short(r, ctx);
         }
 
         if (job->layer_bytes == job->archive.layer_size) {
@@ -763,10 +852,62 @@ ngx_http_squash_padding(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 }
 
 
+/* the range is sent: no more of the archive needs making */
+
+static ngx_int_t
+ngx_http_squash_cut_short(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "squash: the range ends at %O, done", ctx->range_end);
+
+    ctx->state = NGX_HTTP_SQUASH_FINISHED;
+
+    return ngx_http_squash_output(r, ctx, NULL, 0, 1);
+}
+
+
+/* the counting pass is over: the exact size, then the archive */
+
+static ngx_int_t
+ngx_http_squash_measured(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    uint64_t                     size;
+    ngx_http_squash_sizes_t      sizes;
+    ngx_http_squash_loc_conf_t  *slcf;
+
+    if (squash_job_rewind(&ctx->job, &size) != SQUASH_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "squash: \"%V\": %s", &ctx->name, ctx->job.err);
+        return NGX_ERROR;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "squash: merged layer %uL bytes, %s", size,
+                   ctx->job.diff_id);
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
+
+    ngx_memzero(&sizes, sizeof(ngx_http_squash_sizes_t));
+    sizes.exact = size;
+
+    ngx_http_squash_cache_put(slcf->size_cache, ctx->job.digest, &sizes,
+                              r->connection->log);
+
+    ctx->measuring = 0;
+    ctx->cached_size = size;
+    ctx->size_source = NGX_HTTP_SQUASH_SIZE_MERGE;
+    ctx->layer = 0;
+    ctx->state = NGX_HTTP_SQUASH_HEADER;
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_squash_trailer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 {
     squash_job_t                *job;
+    ngx_http_squash_sizes_t      sizes;
     ngx_http_squash_loc_conf_t  *slcf;
 
     job = &ctx->job;
@@ -780,11 +921,22 @@ ngx_http_squash_trailer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "squash: layer digest %s", job->diff_id);
 
-    /* the exact size: the merged entries and two end blocks */
+    /*
+     * what this image's layer.tar is now known to be: the exact size (the
+     * merged entries and two end blocks) and, in that mode, the estimate
+     * that held
+     */
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
-    ngx_http_squash_cache_put(slcf->size_cache, job->digest,
-                              job->merged + 2 * SQUASH_TAR_BLOCK, 0,
+
+    ngx_memzero(&sizes, sizeof(ngx_http_squash_sizes_t));
+    sizes.exact = job->merged + 2 * SQUASH_TAR_BLOCK;
+
+    if (slcf->layer_size == NGX_HTTP_SQUASH_ESTIMATE) {
+        sizes.estimate = job->archive.layer_size;
+    }
+
+    ngx_http_squash_cache_put(slcf->size_cache, job->digest, &sizes,
                               r->connection->log);
 
     ctx->state = NGX_HTTP_SQUASH_FINISHED;

@@ -32,6 +32,13 @@ static ngx_conf_enum_t  ngx_http_squash_fallbacks[] = {
 };
 
 
+static ngx_conf_enum_t  ngx_http_squash_layer_sizes[] = {
+    { ngx_string("estimate"), NGX_HTTP_SQUASH_ESTIMATE },
+    { ngx_string("exact"), NGX_HTTP_SQUASH_EXACT },
+    { ngx_null_string, 0 }
+};
+
+
 static ngx_conf_num_bounds_t  ngx_http_squash_layers_bounds = {
     ngx_conf_check_num_bounds, 1, 10000
 };
@@ -92,6 +99,13 @@ static ngx_command_t  ngx_http_squash_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_squash_loc_conf_t, size_fallback),
       &ngx_http_squash_fallbacks },
+
+    { ngx_string("squash_layer_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_squash_loc_conf_t, layer_size),
+      &ngx_http_squash_layer_sizes },
 
     { ngx_string("squash_size_probes"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -234,6 +248,7 @@ ngx_http_squash_create_loc_conf(ngx_conf_t *cf)
     conf->formats = NGX_CONF_UNSET_UINT;
     conf->size_fallback = NGX_CONF_UNSET_UINT;
     conf->size_probes = NGX_CONF_UNSET_UINT;
+    conf->layer_size = NGX_CONF_UNSET_UINT;
     conf->size_cache = NGX_CONF_UNSET_PTR;
 
     return conf;
@@ -263,6 +278,8 @@ ngx_http_squash_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_HTTP_SQUASH_FALLBACK_COUNT);
     ngx_conf_merge_ptr_value(conf->size_cache, prev->size_cache, NULL);
     ngx_conf_merge_uint_value(conf->size_probes, prev->size_probes, 4);
+    ngx_conf_merge_uint_value(conf->layer_size, prev->layer_size,
+                              NGX_HTTP_SQUASH_ESTIMATE);
 
     if (conf->hostname == NULL) {
         conf->hostname = prev->hostname;
@@ -454,7 +471,8 @@ ngx_http_squash_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         return NGX_OK;
     }
 
-    p = ngx_pnalloc(r->pool, NGX_OFF_T_LEN + sizeof("isize+count+plain"));
+    p = ngx_pnalloc(r->pool,
+                    NGX_OFF_T_LEN + sizeof("merge+isize+count+plain"));
     if (p == NULL) {
         return NGX_ERROR;
     }
@@ -490,6 +508,9 @@ ngx_http_squash_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     default: /* NGX_HTTP_SQUASH_VAR_SOURCE */
         if (ctx->size_source & NGX_HTTP_SQUASH_SIZE_CACHE) {
             p = ngx_cpymem(p, "cache", 5);
+
+        } else if (ctx->size_source & NGX_HTTP_SQUASH_SIZE_MERGE) {
+            p = ngx_cpymem(p, "merge", 5);
 
         } else {
             if (ctx->size_source & NGX_HTTP_SQUASH_SIZE_ISIZE) {

@@ -5,7 +5,8 @@
  * ngx_squash: the interface of the nginx glue.  Its files depend on each
  * other one way only, each on those listed before it here:
  *
- *   ngx_http_squash_size_cache.c   the shared zone of exact sizes
+ *   ngx_http_squash_size_cache.c   the shared zone of layer sizes
+ *   ngx_http_squash_range.c        byte ranges of the archive
  *   ngx_http_squash_output.c       bytes to the client, at its pace
  *   ngx_http_squash_body_filter.c  what subrequests answer: documents,
  *                                  probes, counts, blobs
@@ -79,6 +80,7 @@ typedef struct {
     ngx_uint_t                 max_layers;
     ngx_uint_t                 size_fallback;
     ngx_uint_t                 size_probes;
+    ngx_uint_t                 layer_size;
     ngx_shm_zone_t            *size_cache;
 } ngx_http_squash_loc_conf_t;
 
@@ -86,14 +88,28 @@ typedef struct {
 #define NGX_HTTP_SQUASH_FALLBACK_COUNT   1
 #define NGX_HTTP_SQUASH_FALLBACK_FAIL    2
 
+/* squash_layer_size */
+#define NGX_HTTP_SQUASH_ESTIMATE         1
+#define NGX_HTTP_SQUASH_EXACT            2
+
 /* where the size of layer.tar came from, for $squash_size_source */
 #define NGX_HTTP_SQUASH_SIZE_PLAIN       0x01
 #define NGX_HTTP_SQUASH_SIZE_ISIZE       0x02
 #define NGX_HTTP_SQUASH_SIZE_COUNT       0x04
 #define NGX_HTTP_SQUASH_SIZE_CACHE       0x08
+#define NGX_HTTP_SQUASH_SIZE_MERGE       0x10
 
 
 #define NGX_HTTP_SQUASH_PROBE_MAX   64
+
+
+/* what the size cache keeps of an image's layer.tar; 0: not known */
+
+typedef struct {
+    uint64_t                   estimate;
+    uint64_t                   exact;
+    ngx_uint_t                 count;           /* the estimate failed */
+} ngx_http_squash_sizes_t;
 
 
 /* a size probe, several in flight at once */
@@ -170,6 +186,11 @@ typedef struct {
     ngx_chain_t               *main_free;
     ngx_chain_t               *main_busy;
 
+    /* the archive's bytes made so far, and the range to send of them */
+    off_t                      offset;
+    off_t                      range_start;
+    off_t                      range_end;
+
     /* stands in for limit_rate's delay timer if an upstream removes it */
     ngx_event_t                delay;
 
@@ -184,6 +205,8 @@ typedef struct {
     unsigned                   blob_done:1;
     unsigned                   nomem:1;
     unsigned                   header_sent:1;
+    unsigned                   measuring:1;     /* a pass that only counts */
+    unsigned                   ranged:1;
 } ngx_http_squash_ctx_t;
 
 
@@ -203,9 +226,16 @@ extern ngx_module_t  ngx_http_squash_module;
 char *ngx_http_squash_size_cache(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_squash_cache_get(ngx_shm_zone_t *zone, const char *digest,
-    uint64_t *size, ngx_uint_t *count);
+    ngx_http_squash_sizes_t *sizes);
 void ngx_http_squash_cache_put(ngx_shm_zone_t *zone, const char *digest,
-    uint64_t size, ngx_uint_t count, ngx_log_t *log);
+    const ngx_http_squash_sizes_t *sizes, ngx_log_t *log);
+
+
+/* ngx_http_squash_range.c */
+
+ngx_int_t ngx_http_squash_range(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, off_t total);
+size_t ngx_http_squash_range_cut(ngx_http_squash_ctx_t *ctx, ngx_buf_t *b);
 
 
 /* ngx_http_squash_output.c */

@@ -18,6 +18,7 @@ ngx_int_t
 ngx_http_squash_layer_bytes(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
     u_char *p, size_t n)
 {
+    ngx_http_squash_sizes_t      sizes;
     ngx_http_squash_loc_conf_t  *slcf;
 
     if (squash_job_layer_bytes(&ctx->job, p, n,
@@ -33,7 +34,11 @@ ngx_http_squash_layer_bytes(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
     /* the next request counts the layers instead of estimating */
 
     slcf = ngx_http_get_module_loc_conf(r->main, ngx_http_squash_module);
-    ngx_http_squash_cache_put(slcf->size_cache, ctx->job.digest, 0, 1,
+
+    ngx_memzero(&sizes, sizeof(ngx_http_squash_sizes_t));
+    sizes.count = 1;
+
+    ngx_http_squash_cache_put(slcf->size_cache, ctx->job.digest, &sizes,
                               r->connection->log);
 
     return NGX_ERROR;
@@ -48,6 +53,11 @@ ngx_http_squash_output(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
     ngx_buf_t    *b;
     ngx_chain_t  *cl;
 
+    if (ctx->measuring) {
+        /* counted, not sent */
+        return NGX_OK;
+    }
+
     cl = ngx_chain_get_free_buf(r->pool, &ctx->main_free);
     if (cl == NULL) {
         return NGX_ERROR;
@@ -60,9 +70,18 @@ ngx_http_squash_output(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
     b->pos = p;
     b->last = p + n;
     b->end = p + n;
-    b->memory = n ? 1 : 0;
     b->last_buf = last;
     b->tag = (ngx_buf_tag_t) &ngx_http_squash_module;
+
+    n = ngx_http_squash_range_cut(ctx, b);
+    b->memory = n ? 1 : 0;
+
+    if (n == 0 && !last) {
+        /* outside the range */
+        cl->next = ctx->main_free;
+        ctx->main_free = cl;
+        return NGX_OK;
+    }
 
     rc = ngx_http_output_filter(r, cl);
 

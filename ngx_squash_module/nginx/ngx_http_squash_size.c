@@ -4,12 +4,19 @@
  *
  * ngx_squash: the size of layer.tar, known before the response header.
  *
- * Each layer's tar adds its size at most: the blob size for plain tar;
- * for gzip the ISIZE (the last four bytes of the blob, fetched by a size
- * probe) where only one size fits it; otherwise, and for zstd, the blob
- * inflated once and counted (squash_size_fallback).  Probes run side by
- * side (SIZE_PROBE), counts one at a time (SIZE_COUNT).  A size cache hit
- * skips all of it.
+ * squash_layer_size estimate: each layer's tar adds its size at most, so
+ * the estimate is a function of the image alone, whichever way it is
+ * learnt: the blob size for plain tar; for gzip the ISIZE (the last four
+ * bytes of the blob, fetched by a size probe) where only one size fits
+ * it; otherwise, and for zstd, the blob inflated once and counted
+ * (squash_size_fallback).  Probes run side by side (SIZE_PROBE), counts
+ * one at a time (SIZE_COUNT).
+ *
+ * squash_layer_size exact: the layers are merged once before the header,
+ * their output counted and dropped (ctx->measuring), then again for the
+ * archive.
+ *
+ * The size cache remembers either, and a hit skips all of it.
  */
 
 
@@ -28,10 +35,10 @@ static uint64_t ngx_http_squash_tar_bound(uint64_t size);
 ngx_int_t
 ngx_http_squash_size_probe(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 {
-    uint64_t                     size;
     ngx_int_t                    status;
-    ngx_uint_t                   i, n, count;
+    ngx_uint_t                   i, n;
     squash_blob_t               *blob;
+    ngx_http_squash_sizes_t      sizes;
     ngx_http_squash_probe_t     *p;
     ngx_http_squash_loc_conf_t  *slcf;
 
@@ -41,19 +48,32 @@ ngx_http_squash_size_probe(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
     if (ctx->probes == NULL) {
 
-        if (ngx_http_squash_cache_get(slcf->size_cache, ctx->job.digest,
-                                      &size, &count)
-            == NGX_OK)
-        {
-            if (size) {
-                ctx->cached_size = size;
-                ctx->size_source = NGX_HTTP_SQUASH_SIZE_CACHE;
-                ctx->state = NGX_HTTP_SQUASH_HEADER;
-                return NGX_OK;
-            }
+        ngx_memzero(&sizes, sizeof(ngx_http_squash_sizes_t));
 
-            ctx->count_sizes = count ? 1 : 0;
+        (void) ngx_http_squash_cache_get(slcf->size_cache, ctx->job.digest,
+                                         &sizes);
+
+        ctx->cached_size = (slcf->layer_size == NGX_HTTP_SQUASH_EXACT)
+                           ? sizes.exact : sizes.estimate;
+
+        if (ctx->cached_size) {
+            ctx->size_source = NGX_HTTP_SQUASH_SIZE_CACHE;
+            ctx->state = NGX_HTTP_SQUASH_HEADER;
+            return NGX_OK;
         }
+
+        if (slcf->layer_size == NGX_HTTP_SQUASH_EXACT) {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "squash: counting the merged layer");
+
+            squash_job_measure(&ctx->job);
+            ctx->measuring = 1;
+            ctx->layer = 0;
+            ctx->state = NGX_HTTP_SQUASH_LAYER;
+            return NGX_OK;
+        }
+
+        ctx->count_sizes = sizes.count ? 1 : 0;
 
         ctx->probes = ngx_pcalloc(r->pool,
                                   n * sizeof(ngx_http_squash_probe_t));

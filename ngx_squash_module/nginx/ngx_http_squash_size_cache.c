@@ -3,9 +3,11 @@
  * Copyright (C) 2026 The ngx_squash authors
  *
  * ngx_squash: the size cache, a shared-memory zone that remembers per
- * manifest digest the exact size of the merged layer once a stream
- * completed (later downloads carry no padding), or that its estimate
- * failed (later downloads count the layers' sizes by inflating them).
+ * manifest digest what was learnt of layer.tar: its estimate (a function
+ * of the image alone, so later downloads skip the size probes and give
+ * the same bytes), its exact size (squash_layer_size exact skips its
+ * counting pass), or that the estimate failed (later downloads count the
+ * layers' sizes by inflating them).
  *
  *     squash_size_cache zone=squash:1m;
  */
@@ -31,8 +33,7 @@ typedef struct {
     ngx_rbtree_node_t             node;
     ngx_queue_t                   queue;
     u_char                        digest[SQUASH_DIGEST_LEN];
-    uint64_t                      size;
-    ngx_uint_t                    count;
+    ngx_http_squash_sizes_t       sizes;
 } ngx_http_squash_cache_node_t;
 
 
@@ -76,7 +77,7 @@ ngx_http_squash_cache_lookup(ngx_http_squash_cache_t *cache, ngx_uint_t hash,
 
 ngx_int_t
 ngx_http_squash_cache_get(ngx_shm_zone_t *zone, const char *digest,
-    uint64_t *size, ngx_uint_t *count)
+    ngx_http_squash_sizes_t *sizes)
 {
     ngx_uint_t                     hash;
     ngx_http_squash_cache_t       *cache;
@@ -94,8 +95,7 @@ ngx_http_squash_cache_get(ngx_shm_zone_t *zone, const char *digest,
     cn = ngx_http_squash_cache_lookup(cache, hash, digest);
 
     if (cn) {
-        *size = cn->size;
-        *count = cn->count;
+        *sizes = cn->sizes;
         ngx_queue_remove(&cn->queue);
         ngx_queue_insert_head(&cache->sh->lru, &cn->queue);
     }
@@ -106,9 +106,11 @@ ngx_http_squash_cache_get(ngx_shm_zone_t *zone, const char *digest,
 }
 
 
+/* sets what sizes holds that is not zero; a failed estimate is forgotten */
+
 void
 ngx_http_squash_cache_put(ngx_shm_zone_t *zone, const char *digest,
-    uint64_t size, ngx_uint_t count, ngx_log_t *log)
+    const ngx_http_squash_sizes_t *sizes, ngx_log_t *log)
 {
     ngx_uint_t                     hash, i;
     ngx_queue_t                   *q;
@@ -154,19 +156,22 @@ ngx_http_squash_cache_put(ngx_shm_zone_t *zone, const char *digest,
 
         cn->node.key = hash;
         ngx_memcpy(cn->digest, digest, SQUASH_DIGEST_LEN);
-        cn->size = 0;
-        cn->count = 0;
+        ngx_memzero(&cn->sizes, sizeof(ngx_http_squash_sizes_t));
         ngx_rbtree_insert(&cache->sh->rbtree, &cn->node);
         ngx_queue_insert_head(&cache->sh->lru, &cn->queue);
     }
 
-    if (size) {
-        cn->size = size;
+    if (sizes->exact) {
+        cn->sizes.exact = sizes->exact;
     }
 
-    if (count) {
-        cn->count = 1;
-        cn->size = 0;
+    if (sizes->estimate) {
+        cn->sizes.estimate = sizes->estimate;
+    }
+
+    if (sizes->count) {
+        cn->sizes.count = 1;
+        cn->sizes.estimate = 0;
     }
 
     ngx_shmtx_unlock(&cache->shpool->mutex);

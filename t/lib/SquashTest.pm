@@ -46,6 +46,21 @@ package SquashTest;
 #   --- squash_slow_client: URI
 #       a second client reads URI slowly; nginx's memory must not follow
 #       the layer size
+#   --- squash_same_bytes   one image a line, "KEY URL...": every URL, in
+#       turn, gives the same bytes, and the same as KEY gave in an earlier
+#       block (another nginx, its caches empty)
+#   --- squash_ranges: URL [nginx]   single ranges in each region of the archive
+#       (legacy entries, inside layer.tar, its padding, the trailing
+#       documents), open and suffix ranges: 206 and exactly those bytes;
+#       past the end 416; several ranges, or If-Range with another ETag,
+#       the whole archive (with "nginx", as from nginx's cache: multipart);
+#       If-Range with its ETag, the range
+#   --- squash_resume: URL [docker FIXTURE NAME:TAG LOADED] [podman NAME]
+#       a download cut after 1 MiB, resumed with curl -C -: the same bytes
+#       as a whole one, which docker load and podman load accept
+#   --- squash_coalesce: N URL LOG SQUASHES
+#       N clients at once on URL: the same bytes each, and SQUASHES lines
+#       more in logs/LOG (the squash location's access log)
 #   --- debug_log, --- no_debug_log   as error_log and no_error_log, for
 #       lines of ngx_log_debug: skipped where nginx has no debug logging
 #   --- squash_clients   one download a line, "KIND URL [docker FIXTURE
@@ -426,6 +441,224 @@ sub check {
     if (defined $block->squash_clients) {
         client_kinds($name, $block->squash_clients);
     }
+
+    # first: it counts squashes, which the checks below may cause
+    if (defined $block->squash_coalesce) {
+        coalesce($name, trimmed($block->squash_coalesce));
+    }
+
+    if (defined $block->squash_same_bytes) {
+        same_bytes($name, $block->squash_same_bytes);
+    }
+
+    if (defined $block->squash_ranges) {
+        ranges($name, trimmed($block->squash_ranges));
+    }
+
+    if (defined $block->squash_resume) {
+        resume($name, trimmed($block->squash_resume));
+    }
+
+}
+
+# the digests of earlier blocks' downloads, by key
+my %SameBytes;
+
+sub same_bytes {
+    my ($name, $spec) = @_;
+    my $dir = File::Temp->newdir;
+
+    for my $line (grep { /\S/ } split /\n/, $spec) {
+        my ($key, @urls) = split ' ', $line;
+        my @got;
+
+        for my $i (0 .. $#urls) {
+            my ($st, $err) = fetch_as('fast', $urls[$i], "$dir/$i.tar");
+            my $sum = $st == 200 ? sha256_file("$dir/$i.tar") : "status $st";
+            push @got, $sum;
+            Test::More::diag("$urls[$i]: $err") if $st != 200;
+        }
+
+        my $want = $SameBytes{$key} //= $got[0];
+        my @differ = grep { $got[$_] ne $want } 0 .. $#got;
+
+        Test::More::ok(!@differ && $want !~ /^status/,
+                       "$name - $key: the same bytes from @urls"
+                       . " as before")
+            or Test::More::diag(join "\n",
+                                map { "$urls[$_]: $got[$_]" } 0 .. $#got);
+    }
+}
+
+# where the entries of an archive lie: [path, data offset, size]
+sub tar_entries {
+    my $data = shift;
+    my ($off, @entries, $pax_path, $pax_size) = (0);
+
+    while ($off + 512 <= length $data) {
+        my $h = substr $data, $off, 512;
+        last if $h =~ /^\0{512}$/;
+
+        my $type = substr $h, 156, 1;
+        my ($size) = substr($h, 124, 12) =~ /([0-7]+)/;
+        $size = oct($size // 0);
+        (my $path = substr $h, 0, 100) =~ s/\0.*//s;
+        (my $prefix = substr $h, 345, 155) =~ s/\0.*//s;
+        $path = "$prefix/$path" if length $prefix;
+
+        if ($type eq 'x') {
+            my $rec = substr $data, $off + 512, $size;
+            ($pax_path) = $rec =~ /^\d+ path=(.*)$/m;
+            ($pax_size) = $rec =~ /^\d+ size=(\d+)$/m;
+        } else {
+            $path = $pax_path if defined $pax_path;
+            $size = $pax_size if defined $pax_size;
+            undef $pax_path;
+            undef $pax_size;
+            push @entries, [$path, $off + 512, $size];
+        }
+
+        $off += 512 + int(($size + 511) / 512) * 512;
+    }
+
+    return @entries;
+}
+
+# one ranged GET: status, Content-Range and body
+sub ranged {
+    my ($uri, @headers) = @_;
+    my ($st, $h, $b) = http_request('GET', $uri, @headers);
+    return ($st, $h->{'content-range'} // '', $b // '');
+}
+
+sub ranges {
+    my ($name, $spec) = @_;
+    my ($uri, $by_nginx) = split ' ', $spec;
+    my ($st, $h, $full) = http_request('GET', $uri);
+    my $total = length $full;
+
+    Test::More::is($st, 200, "$name - the whole archive first");
+
+    my ($layer) = grep { $_->[0] =~ m{/layer\.tar$} } tar_entries($full);
+    my ($ls, $lsize) = ($layer->[1], $layer->[2]);
+
+    # zeros up to the promised size close layer.tar
+    (my $data = substr $full, $ls, $lsize) =~ s/\0+$//;
+    my $pad = $ls + length($data) + 1024;
+    $pad = $ls + $lsize - 100 if $pad > $ls + $lsize - 100;
+
+    my @cases = (
+        ['legacy entries', "bytes=100-2099", 100, 2099],
+        ['layer.tar', "bytes=" . ($ls + 700) . "-" . ($ls + 5000),
+         $ls + 700, $ls + 5000],
+        ['across layer.tar\'s header', "bytes=" . ($ls - 600) . "-"
+         . ($ls + 600), $ls - 600, $ls + 600],
+        ['the padding', "bytes=$pad-" . ($pad + 99), $pad, $pad + 99],
+        ['the trailing documents', "bytes=" . ($total - 1500) . "-"
+         . ($total - 1001), $total - 1500, $total - 1001],
+        ['an open range', "bytes=" . ($total - 3000) . "-",
+         $total - 3000, $total - 1],
+        ['a suffix range', "bytes=-2500", $total - 2500, $total - 1],
+        ['one byte', "bytes=0-0", 0, 0],
+        ['beyond the end', "bytes=" . ($total - 10) . "-" . ($total + 10),
+         $total - 10, $total - 1],
+    );
+
+    for my $c (@cases) {
+        my ($what, $range, $from, $to) = @$c;
+        my ($rst, $cr, $b) = ranged($uri, "Range: $range");
+        Test::More::is("$rst $cr", "206 bytes $from-$to/$total",
+                       "$name - $what ($range): 206 and its Content-Range");
+        Test::More::ok($b eq substr($full, $from, $to - $from + 1),
+                       "$name - $what: the same bytes as in the whole");
+    }
+
+    my ($rst, $cr) = ranged($uri, "Range: bytes=$total-");
+    Test::More::is("$rst $cr", "416 bytes */$total",
+                   "$name - a range past the end: 416");
+
+    my $b;
+    ($rst, $cr, $b) = ranged($uri, "Range: bytes=0-9,20-29");
+    if ($by_nginx) {
+        # nginx's range filter answers a multipart 206
+        Test::More::is($rst, 206, "$name - several ranges: multipart");
+    } else {
+        Test::More::ok($rst == 200 && $b eq $full,
+                       "$name - several ranges: the whole archive");
+    }
+
+    my $etag = $h->{etag} // '';
+    ($rst, $cr, $b) = ranged($uri, "Range: bytes=10-19",
+                             'If-Range: "0123456789abcdef0123456789abcdef"');
+    Test::More::ok($rst == 200 && $b eq $full,
+                   "$name - If-Range with another ETag: the whole archive");
+
+    ($rst, $cr, $b) = ranged($uri, "Range: bytes=10-19", "If-Range: $etag");
+    Test::More::ok($rst == 206 && $b eq substr($full, 10, 10),
+                   "$name - If-Range with its ETag: the range");
+}
+
+sub resume {
+    my ($name, $spec) = @_;
+    my ($url, @what) = split ' ', $spec;
+    my $dir = File::Temp->newdir;
+    my $port = $ENV{TEST_NGINX_SERVER_PORT};
+
+    $url = "http://127.0.0.1:$port$url" if $url =~ m{^/};
+
+    my ($st) = fetch_as('fast', $url, "$dir/whole.tar");
+
+    # cut: curl stops once 1 MiB is written, then resumes where it was
+    system("curl -sS --max-time 60 '$url' 2>/dev/null | head -c 1048576"
+           . " >'$dir/cut.tar'");
+    my $out = `curl -sS --max-time 120 -C - -o '$dir/cut.tar' '$url' 2>&1`;
+
+    Test::More::is(-s "$dir/cut.tar", -s "$dir/whole.tar",
+                   "$name - the resumed download is whole")
+        or Test::More::diag($out);
+    Test::More::is(sha256_file("$dir/cut.tar"), sha256_file("$dir/whole.tar"),
+                   "$name - and the same bytes as a download in one go");
+
+    while (@what) {
+        my $client = shift @what;
+
+        if ($client eq 'docker') {
+            my @args = splice @what, 0, 3;
+            docker_load("$name (resumed)", "$dir/cut.tar", "@args")
+                if have_client($name, 'dockerd');
+
+        } elsif ($client eq 'podman') {
+            my @args = splice @what, 0, 1;
+            podman_load("$name (resumed)", "$dir/cut.tar", "@args")
+                if have_client($name, 'podman');
+        }
+    }
+}
+
+sub log_count {
+    my $log = servroot() . "/logs/" . shift;
+    open my $fh, '<', $log or return 0;
+    my @lines = <$fh>;
+    close $fh;
+    return scalar @lines;
+}
+
+sub coalesce {
+    my ($name, $spec) = @_;
+    my ($n, $url, $log, $squashes) = split ' ', $spec;
+    my $dir = File::Temp->newdir;
+    my $before = log_count($log);
+    my @sums = parallel_fetch($n, $url, "$dir/a.tar");
+    my %sums = map { $_ => 1 } @sums;
+    my $good = @sums;
+
+    Test::More::ok($good == $n && keys %sums == 1,
+                   "$name - $n clients at once: 200 and the same bytes each")
+        or Test::More::diag(log_lines());
+
+    Time::HiRes::sleep(0.2);
+    Test::More::is(log_count($log) - $before, $squashes,
+                   "$name - $squashes squash for $n clients");
 }
 
 # one download by curl in the way KIND says, into $out; returns the
@@ -453,6 +686,32 @@ sub fetch_as {
     return ($status // 0, $err);
 }
 
+# N fast downloads of URL at once, into OUT.1 ... OUT.N; returns the
+# digests of those answered 200 (failures are missing from the list)
+sub parallel_fetch {
+    my ($n, $url, $out) = @_;
+    my @pids;
+
+    for my $k (1 .. $n) {
+        my $pid = fork // die "fork: $!";
+        if ($pid == 0) {
+            # no destructors here: the parent's temp dir stays
+            my ($s) = fetch_as('fast', $url, "$out.$k");
+            if (open my $fh, '>', "$out.$k.st") {
+                print $fh $s;
+                close $fh;
+            }
+            POSIX::_exit(0);
+        }
+        push @pids, $pid;
+    }
+
+    waitpid $_, 0 for @pids;
+
+    return map { sha256_file("$out.$_") }
+           grep { `cat '$out.$_.st' 2>/dev/null` eq '200' } 1 .. $n;
+}
+
 sub client_kinds {
     my ($name, $spec) = @_;
     my @lines = grep { /\S/ } split /\n/, $spec;
@@ -474,25 +733,7 @@ sub client_kinds {
         if ($kind =~ /^parallel(\d+)$/) {
             # N fast clients at once, each must get the whole archive
             my $n = $1;
-            my @pids;
-            for my $k (1 .. $n) {
-                my $pid = fork // die "fork: $!";
-                if ($pid == 0) {
-                    # no destructors here: the parent's temp dir stays
-                    my ($s) = fetch_as('fast', $url, "$out.$k");
-                    if (open my $fh, '>', "$out.$k.st") {
-                        print $fh $s;
-                        close $fh;
-                    }
-                    POSIX::_exit(0);
-                }
-                push @pids, $pid;
-            }
-            waitpid $_, 0 for @pids;
-            my $good = grep {
-                my $s = `cat '$out.$_.st' 2>/dev/null`;
-                $s eq '200' && sha256_file("$out.$_") eq $want
-            } 1 .. $n;
+            my $good = grep { $_ eq $want } parallel_fetch($n, $url, $out);
             Test::More::is($good, $n, "$name - $n clients at once on $url: "
                            . "the reference bytes")
                 or Test::More::diag(log_lines());
