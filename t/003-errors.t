@@ -231,10 +231,12 @@ not the one asked for
 
 
 === TEST 18: the client's Range and conditionals do not reach the registry
+If-Range with another ETag: the whole archive, made of whole blobs.
 --- request
 GET /squash/quay/case2/latest
 --- more_headers
 Range: bytes=0-99
+If-Range: "0123456789abcdef0123456789abcdef"
 If-None-Match: "x"
 --- squash_check: complete
 --- squash_layer

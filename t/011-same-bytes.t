@@ -8,6 +8,13 @@
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use SquashTest;
+use File::Temp ();
+
+# the cache recipe's store: outside the server root (which both runners
+# clear), kept across this file's blocks, so across nginx restarts
+our $Store = File::Temp->newdir;
+chmod 0777, "$Store";
+$ENV{TEST_NGINX_SQUASH_STORE} = "$Store";
 
 # every image of the registry fixture but the tampered ones (which must
 # fail) and the 320 MiB one
@@ -42,8 +49,9 @@ add_block_preprocessor(sub {
     my $block = shift;
 
     $block->set_value('http_config', <<'END') unless defined $block->http_config;
-    proxy_cache_path squash_store levels=1:2 keys_zone=archives:1m
-                     max_size=2g inactive=1d use_temp_path=off;
+    proxy_cache_path $TEST_NGINX_SQUASH_STORE levels=1:2
+                     keys_zone=archives:1m max_size=2g inactive=1d
+                     use_temp_path=off;
 END
 
     $block->set_value('config', <<'END') unless defined $block->config;

@@ -13,6 +13,8 @@
  *   ngx_http_squash_subrequest.c   subrequests: made, finished, judged
  *   ngx_http_squash_size.c         the size of layer.tar, before the
  *                                  header
+ *   ngx_http_squash_header.c       names, ETag, caching, ranges: the
+ *                                  response header and the prefix
  *   ngx_http_squash_handler.c      the request and its state machine
  *   ngx_http_squash_module.c       directives, configuration, variables
  *
@@ -275,6 +277,14 @@ ngx_int_t ngx_http_squash_size_probe(ngx_http_request_t *r,
 ngx_int_t ngx_http_squash_size_count(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 uint64_t ngx_http_squash_layer_size(ngx_http_squash_ctx_t *ctx);
+
+
+/* ngx_http_squash_header.c */
+
+ngx_int_t ngx_http_squash_names(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+ngx_int_t ngx_http_squash_send_header(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
 
 
 /* ngx_http_squash_handler.c */

@@ -266,6 +266,80 @@ test_job_layer(void **state)
 }
 
 
+/* the counting pass of squash_layer_size exact, then the archive */
+
+static void
+test_job_measure(void **state)
+{
+    char               buf[3072], want[SQUASH_DIGEST_LEN + 1],
+                       hex[SQUASH_HEX_LEN + 1];
+    uint64_t           size;
+    unsigned char      md[2] = { 0xab, 0x01 };
+    image_t            im;
+    squash_job_t       j;
+    squash_bytes_t     whole = { 0 };
+    squash_platform_t  amd = { "linux", "amd64", NULL };
+
+    (void) state;
+
+    make_image(&im, ZERO_DIGEST);
+    memset(buf, 'a', sizeof(buf));
+
+    /* what layer.tar is: the entries and two end blocks, no padding */
+    assert_int_equal(squash_bytes_append(&whole, buf, sizeof(buf), 1 << 20),
+                     SQUASH_OK);
+    assert_int_equal(squash_bytes_reserve(&whole, sizeof(buf) + 1024),
+                     SQUASH_OK);
+    memset(whole.data + whole.len, 0, 1024);
+    whole.len += 1024;
+    assert_int_equal(squash_sha256_digest(whole.data, whole.len, want),
+                     SQUASH_OK);
+
+    assert_int_equal(squash_job_init(&j, 1 << 20, NULL, NULL), SQUASH_OK);
+    assert_int_equal(squash_job_manifest(&j, im.manifest, strlen(im.manifest),
+                                         "v1", 2, &amd, 10),
+                     SQUASH_OK);
+    assert_int_equal(squash_job_config(&j, im.config, strlen(im.config),
+                                       &amd),
+                     SQUASH_OK);
+
+    /* no size to keep to while counting */
+    squash_job_measure(&j);
+    assert_int_equal(squash_job_layer_bytes(&j, buf, sizeof(buf), 0),
+                     SQUASH_OK);
+    squash_merger_finish(j.merger);
+    assert_int_equal(squash_job_restate(&j), SQUASH_OK);
+    assert_int_equal(squash_job_rewind(&j, &size), SQUASH_OK);
+    assert_int_equal(size, sizeof(buf) + 1024);
+    assert_string_equal(j.diff_id, want);
+
+    /* then the archive, as new: the same layer in exactly that size */
+    assert_int_equal(j.layer_bytes, 0);
+    assert_int_equal(squash_merger_paths(j.merger), 0);
+    assert_int_equal(squash_job_start(&j, "a", 1, "localhost/a", "v1.squash",
+                                      SQUASH_FORMAT_ALL, size),
+                     SQUASH_OK);
+    assert_int_equal(squash_job_layer_bytes(&j, whole.data, sizeof(buf), 0),
+                     SQUASH_OK);
+    assert_int_equal(squash_job_layer_bytes(&j, whole.data, 1, 0),
+                     SQUASH_ERROR);
+    assert_int_equal(squash_job_layer_bytes(&j, whole.data + sizeof(buf),
+                                            1024, 1),
+                     SQUASH_OK);
+    assert_int_equal(squash_job_finish(&j), SQUASH_OK);
+    assert_string_equal(j.diff_id, want);
+
+    squash_job_free(&j);
+    squash_bytes_free(&whole);
+
+    squash_hex(md, sizeof(md), hex);
+    assert_string_equal(hex, "ab01");
+
+    assert_true(strcmp(squash_inflater(), "ISA-L") == 0
+                || strcmp(squash_inflater(), "zlib") == 0);
+}
+
+
 int
 unit_job(void)
 {
@@ -274,6 +348,7 @@ unit_job(void)
         cmocka_unit_test(test_job_documents),
         cmocka_unit_test(test_job_diff_ids),
         cmocka_unit_test(test_job_layer),
+        cmocka_unit_test(test_job_measure),
     };
 
     return cmocka_run_group_tests_name("job", tests, NULL, NULL);
