@@ -490,18 +490,30 @@ sub same_bytes {
     }
 }
 
-# where the entries of an archive lie: [path, data offset, size]
-sub tar_entries {
+# the outer tar read by its headers: [path, data offset, size] of each
+# entry (pax "path" and "size" records applied), and the offset of the
+# first zero block, undef when the headers run off the end
+sub tar_walk {
     my $data = shift;
     my ($off, @entries, $pax_path, $pax_size) = (0);
 
     while ($off + 512 <= length $data) {
         my $h = substr $data, $off, 512;
-        last if $h =~ /^\0{512}$/;
+
+        return (\@entries, $off) if $h =~ /^\0{512}$/;
 
         my $type = substr $h, 156, 1;
-        my ($size) = substr($h, 124, 12) =~ /([0-7]+)/;
-        $size = oct($size // 0);
+        my $field = substr $h, 124, 12;
+        my $size;
+
+        if (ord($field) & 0x80) {
+            $size = 0;
+            $size = $size * 256 + ord($_) for split //, substr($field, 1);
+        } else {
+            ($size) = $field =~ /([0-7]+)/;
+            $size = oct($size // 0);
+        }
+
         (my $path = substr $h, 0, 100) =~ s/\0.*//s;
         (my $prefix = substr $h, 345, 155) =~ s/\0.*//s;
         $path = "$prefix/$path" if length $prefix;
@@ -511,8 +523,10 @@ sub tar_entries {
             ($pax_path) = $rec =~ /^\d+ path=(.*)$/m;
             ($pax_size) = $rec =~ /^\d+ size=(\d+)$/m;
         } else {
-            $path = $pax_path if defined $pax_path;
-            $size = $pax_size if defined $pax_size;
+            if ($type ne 'g') {
+                $path = $pax_path if defined $pax_path;
+                $size = $pax_size if defined $pax_size;
+            }
             undef $pax_path;
             undef $pax_size;
             push @entries, [$path, $off + 512, $size];
@@ -521,7 +535,12 @@ sub tar_entries {
         $off += 512 + int(($size + 511) / 512) * 512;
     }
 
-    return @entries;
+    return (\@entries, undef);
+}
+
+sub tar_entries {
+    my ($entries) = tar_walk(shift);
+    return @$entries;
 }
 
 # one ranged GET: status, Content-Range and body
@@ -757,42 +776,10 @@ sub client_kinds {
 # entries as whole, so squash-tartool check alone would not tell.
 sub tar_ends_at_eof {
     my $data = shift;
-    my ($off, $len, $pax_size) = (0, length $data, undef);
+    my (undef, $end) = tar_walk($data);
 
-    while ($off + 512 <= $len) {
-        my $h = substr $data, $off, 512;
-
-        if ($h =~ /^\0{512}$/) {
-            return $off + 1024 == $len
-                   && substr($data, $off + 512, 512) =~ /^\0{512}$/;
-        }
-
-        my $type = substr $h, 156, 1;
-        my $field = substr $h, 124, 12;
-        my $size;
-
-        if (ord($field) & 0x80) {
-            $size = 0;
-            $size = $size * 256 + ord($_) for split //, substr($field, 1);
-        } else {
-            ($size) = $field =~ /([0-7]+)/;
-            $size = oct($size // 0);
-        }
-
-        if (defined $pax_size && $type ne 'x' && $type ne 'g') {
-            $size = $pax_size;
-        }
-        undef $pax_size unless $type eq 'x';
-
-        if ($type eq 'x') {
-            my $rec = substr $data, $off + 512, $size;
-            ($pax_size) = $rec =~ /^\d+ size=(\d+)$/m;
-        }
-
-        $off += 512 + int(($size + 511) / 512) * 512;
-    }
-
-    return 0;
+    return defined $end && $end + 1024 == length $data
+           && substr($data, $end, 1024) =~ /^\0{1024}$/;
 }
 
 # SQUASH_DIGESTS=FILE: "<test name> <sha256>" of every body checked, to
