@@ -1,15 +1,17 @@
 # Copyright (C) 2026 The ngx_squash authors
 #
-# Sourced by the benchmarks.  bench_image WORK makes bench/image.spec's
-# image under WORK/image once.  bench_nginx WORK PORT [HTTP [SERVER]]
-# starts an nginx (one worker) with the module built in build/, serving
-# /squash/ from that image laid out like the registry API under
-# WORK/image/registry (HTTP and SERVER: more configuration for those
-# blocks), and stops it when the script exits.
+# Sourced by the benchmarks.  bench_image WORK [SPEC] makes SPEC's image
+# (bench/image.spec's by default) under WORK/image once.
+# bench_nginx WORK PORT [HTTP [SERVER]] starts an nginx (one worker, or
+# BENCH_WORKERS) with the module built in build/, serving /squash/ from
+# that image laid out like the registry API under WORK/image/registry
+# (HTTP and SERVER: more configuration for those blocks), and stops it
+# when the script exits.
 
 bench_image() {
-    local work="$1" root
+    local work="$1" root spec
     root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+    spec="${2:-$root/bench/image.spec}"
 
     [ -x "$root/build/squash-mkimage" ] || "$root/build.sh"
 
@@ -17,7 +19,7 @@ bench_image() {
         rm -rf "$work"
         mkdir -p "$work"
         echo "==> making the bench image"
-        "$root/build/squash-mkimage" "$root/bench/image.spec" "$work/image" \
+        "$root/build/squash-mkimage" "$spec" "$work/image" \
             >/dev/null
         chmod -R a+rX "$work"
         touch "$work/image/.done"
@@ -60,10 +62,10 @@ bench_nginx() {
     cat >"$work/conf/nginx.conf" <<CONF
 load_module $build/ngx_http_squash_module.so;
 daemon on;
-worker_processes 1;
+worker_processes ${BENCH_WORKERS:-1};
 pid $work/logs/nginx.pid;
 error_log $work/logs/error.log warn;
-events { worker_connections 64; }
+events { worker_connections 1024; }
 http {
     access_log off;
     client_body_temp_path $work/tmp;

@@ -184,8 +184,77 @@ squash_size_fallback is "fail"
 
 
 
-=== TEST 11: a layer over 4 GiB inflated: the size holds
+=== TEST 11: squash_size_fallback count: a layer over 4 GiB inflated, the size holds
+--- config
+    squash_location {
+        squash_size_fallback count;
+        access_log logs/squash-11.log squash;
+    }
+
+    location /_registry/v2/huge/ {
+        internal;
+        alias $TEST_NGINX_FIXTURES/huge/registry/v2/sizes/huge/;
+    }
 --- request
 HEAD /squash/huge/v1
 --- squash_download: /squash/huge/v1
+--- squash_access_log
+^\d+ - count 1 \d+ 200$
+^\d+ \d+ count 1 \d+ 200$
 --- timeout: 600
+
+
+
+=== TEST 12: squash_size_fallback smallest (the default with a size cache): that layer is cut short once, then counted
+Its 5 MiB of gzip may inflate to 1 GiB or to 5 GiB: the smallest is wrong.
+--- request
+HEAD /squash/huge/v1
+--- squash_download
+/squash/huge/v1 incomplete
+/squash/huge/v1
+--- error_log eval
+qr/squash: "huge": merged layer exceeds the promised 1073753088 bytes, aborting/
+--- squash_access_log
+^1073753088 - smallest 1 \d+ 200$
+^1073753088 - smallest 1 \d+ 200$
+^5368720384 \d+ count 1 \d+ 200$
+--- timeout: 600
+
+
+
+=== TEST 13: squash_yield_after 4k: a count gives the worker back too, and counts the same
+--- config
+    squash_location {
+        squash_yield_after 4k;
+        access_log logs/squash-13.log squash;
+    }
+
+    location /_registry/v2/sizes/ {
+        internal;
+        alias $TEST_NGINX_FIXTURES/sizes/registry/v2/sizes/;
+        output_buffers 1 4k;
+    }
+--- request
+GET /squash/sizes/zstd/v1
+--- squash_check: complete
+--- squash_layer
+f 0644 0:0 8 a =zstd-top
+f 0644 0:0 100000 b sha256:6d89b2c15676a4c3
+--- squash_access_log
+^\d+ \d+ count 2 \d+ 200$
+--- debug_log
+squash: yielding after
+squash: resumed
+
+
+
+=== TEST 14: a layer streamed once sizes every image that has it, and its tar is not hashed again
+--- request
+GET /squash/sizes/base/v1
+--- squash_check: complete
+--- squash_then: /squash/sizes/derived/v1
+--- squash_access_log
+^\d+ \d+ isize 1 \d+ 200$
+^\d+ \d+ isize\+layer 2 \d+ 200$
+--- debug_log
+inflated to its diff_id before

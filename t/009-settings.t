@@ -303,3 +303,84 @@ slow-h2 https://127.0.0.1:$TEST_NGINX_TLS_PORT/squash/registry/mid/v1
 pause-h2 https://127.0.0.1:$TEST_NGINX_TLS_PORT/squash/registry/mid/v1
 slow-h2 https://127.0.0.1:$TEST_NGINX_TLS_PORT/slowreg/registry/mid/v1
 --- timeout: 180
+
+
+
+=== TEST 13: squash_yield_after 8k: the worker is given back every 8 KiB, proxy_buffering on
+--- squash_extra
+squash_yield_after 8k;
+--- request
+GET /t
+--- error_code: 404
+--- squash_clients
+ref /ref/registry/mid/v1
+fast /squash/registry/mid/v1
+slow /squash/registry/mid/v1
+pause /squash/registry/mid/v1
+parallel8 /squash/registry/mid/v1
+compressed /slowreg/registry/mid/v1
+--- debug_log
+squash: yielding after
+squash: resumed
+--- timeout: 120
+
+
+
+=== TEST 14: squash_yield_after 8k with proxy_buffering off
+--- squash_extra
+squash_yield_after 8k;
+--- registry_extra
+proxy_buffering off;
+--- request
+GET /t
+--- error_code: 404
+--- squash_clients
+ref /ref/registry/mid/v1
+fast /squash/registry/mid/v1
+slow /squash/registry/mid/v1
+pause /squash/registry/mid/v1
+parallel8 /squash/registry/mid/v1
+--- debug_log
+squash: yielding after
+--- timeout: 120
+
+
+
+=== TEST 15: squash_yield_after 8k, blobs from files, output_buffers 2 4k
+--- squash_extra
+squash_yield_after 8k;
+--- registry_files
+--- registry_extra
+output_buffers 2 4k;
+--- request
+GET /t
+--- error_code: 404
+--- squash_clients
+ref /ref/registry/mid/v1
+fast /squash/registry/mid/v1
+slow /squash/registry/mid/v1
+pause /squash/registry/mid/v1
+parallel8 /squash/registry/mid/v1
+--- debug_log
+squash: yielding after
+--- timeout: 120
+
+
+
+=== TEST 16: squash_yield_after 8k, blobs from files with aio threads
+--- squash_extra
+squash_yield_after 8k;
+--- registry_files
+--- registry_extra
+aio threads;
+--- request
+GET /t
+--- error_code: 404
+--- squash_clients
+ref /ref/registry/mid/v1
+fast /squash/registry/mid/v1
+slow /squash/registry/mid/v1
+parallel24 /squash/registry/mid/v1
+--- debug_log
+squash: yielding after
+--- timeout: 120

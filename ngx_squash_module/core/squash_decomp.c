@@ -364,10 +364,12 @@ squash_decomp_finish(squash_decomp_t *d)
 }
 
 
-int
-squash_gzip_size(uint64_t compressed, uint32_t isize, uint64_t *size)
+/* deflate's bounds on what `compressed` bytes of a gzip member inflate to */
+
+static int
+squash_gzip_bounds(uint64_t compressed, uint64_t *min, uint64_t *max)
 {
-    uint64_t  payload, max, min;
+    uint64_t  payload;
 
     /* a gzip member has a 10-byte header and an 8-byte trailer */
 
@@ -378,16 +380,53 @@ squash_gzip_size(uint64_t compressed, uint32_t isize, uint64_t *size)
     payload = compressed - 18;
 
     /* deflate expands data by at most 5 bytes per 64 KiB stored block */
-    min = payload > 5 ? payload - 5 - payload / 13107 : 0;
+    *min = payload > 5 ? payload - 5 - payload / 13107 : 0;
 
     /* and compresses it at most 1032 to 1 */
-    max = payload * 1032 + 1032;
+    *max = payload * 1032 + 1032;
 
-    if (isize < min || (uint64_t) isize + ((uint64_t) 1 << 32) <= max) {
+    return SQUASH_OK;
+}
+
+
+int
+squash_gzip_size(uint64_t compressed, uint32_t isize, uint64_t *size)
+{
+    uint64_t  min, max;
+
+    if (squash_gzip_bounds(compressed, &min, &max) != SQUASH_OK
+        || isize < min || (uint64_t) isize + ((uint64_t) 1 << 32) <= max)
+    {
         return SQUASH_DECLINED;
     }
 
     *size = isize;
+
+    return SQUASH_OK;
+}
+
+
+int
+squash_gzip_size_smallest(uint64_t compressed, uint32_t isize,
+    uint64_t *size)
+{
+    uint64_t  min, max, s;
+
+    if (squash_gzip_bounds(compressed, &min, &max) != SQUASH_OK) {
+        return SQUASH_DECLINED;
+    }
+
+    s = isize;
+
+    if (s < min) {
+        s += (min - s + 0xffffffff) & ~(uint64_t) 0xffffffff;
+    }
+
+    if (s > max) {
+        return SQUASH_DECLINED;
+    }
+
+    *size = s;
 
     return SQUASH_OK;
 }

@@ -74,5 +74,15 @@ const char *squash_inflater(void);
  */
 int squash_gzip_size(uint64_t compressed, uint32_t isize, uint64_t *size);
 
+/*
+ * The smallest of those sizes that fits deflate's bounds, for
+ * squash_size_fallback smallest: wrong only for a layer that inflates to
+ * 4 GiB or more beyond its compressed length, or a multi-member blob,
+ * which the stream catches (it overruns).  SQUASH_DECLINED when no size
+ * fits.
+ */
+int squash_gzip_size_smallest(uint64_t compressed, uint32_t isize,
+    uint64_t *size);
+
 
 #endif /* _SQUASH_DECOMP_H_INCLUDED_ */

@@ -50,6 +50,7 @@ typedef struct {
     squash_sha256_t        diff_sha;    /* of the uncompressed tar */
     char                   diff_id[SQUASH_DIGEST_LEN + 1];
 
+    unsigned               diff_trusted:1;
     unsigned               emitting:1;
     unsigned               post_pending:1;
     unsigned               refetch:1;
@@ -69,6 +70,9 @@ int squash_layer_init(squash_layer_t *l, squash_comp_e kind,
     const char *digest, const char *diff_id, squash_merger_t *merger,
     size_t scratch_size, size_t meta_limit, int refetch);
 void squash_layer_free(squash_layer_t *l);
+
+/* the blob was seen to inflate to the diff_id: its tar is not hashed */
+void squash_layer_trust_diff_id(squash_layer_t *l);
 
 /*
  * Returns SQUASH_OK when more input or output space is needed,

@@ -200,7 +200,8 @@ ngx_http_squash_collect_probe(ngx_http_request_t *r,
 
 /*
  * A blob inflated to learn its size: nothing is kept but the count, so
- * input is consumed as it comes.
+ * input is consumed as it comes, but for what waits for the next turn of
+ * the event loop.
  */
 
 static ngx_int_t
@@ -208,13 +209,20 @@ ngx_http_squash_count(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
     ngx_chain_t *in)
 {
     u_char                      *out;
+    uint64_t                     made;
     ngx_buf_t                   *b;
+    ngx_uint_t                   full;
     ngx_chain_t                 *cl;
     ngx_http_squash_loc_conf_t  *slcf;
 
     slcf = ngx_http_get_module_loc_conf(r->main, ngx_http_squash_module);
 
-    for (cl = in; cl; cl = cl->next) {
+    if (in && ngx_chain_add_copy(r->pool, &ctx->in, in) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    while (ctx->in && !ngx_http_squash_yielded(ctx)) {
+        cl = ctx->in;
         b = cl->buf;
 
         if (b->last_buf || b->last_in_chain) {
@@ -225,10 +233,15 @@ ngx_http_squash_count(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
             || !ngx_buf_in_memory(b))
         {
             b->pos = b->last;
+            ctx->in = cl->next;
+            ngx_free_chain(r->pool, cl);
             continue;
         }
 
+        /* a full output buffer: the decompressor may hold more */
+
         do {
+            made = ctx->counter.out_total;
             out = ctx->counter_buf;
 
             if (squash_decomp_run(&ctx->counter, (const u_char **) &b->pos,
@@ -241,12 +254,35 @@ ngx_http_squash_count(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
                               ctx->counter.err);
                 ctx->sr_failed = 1;
                 b->pos = b->last;
+                full = 0;
                 break;
             }
 
-        } while (b->pos < b->last
-                 || out == ctx->counter_buf + slcf->buffer_size);
+            full = (out == ctx->counter_buf + slcf->buffer_size);
+
+            if (ngx_http_squash_spend(r, ctx, ctx->counter.out_total - made)
+                == NGX_AGAIN)
+            {
+                break;
+            }
+
+        } while (b->pos < b->last || full);
+
+        if (b->pos < b->last || full) {
+            /* the rest in the next turn */
+            break;
+        }
+
+        ctx->in = cl->next;
+        ngx_free_chain(r->pool, cl);
     }
+
+    if (ctx->in) {
+        r->buffered |= NGX_HTTP_SQUASH_BUFFERED;
+        return NGX_AGAIN;
+    }
+
+    r->buffered &= ~NGX_HTTP_SQUASH_BUFFERED;
 
     return NGX_OK;
 }
@@ -257,6 +293,7 @@ ngx_http_squash_blob(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
     ngx_chain_t *in)
 {
     int                     rc, last;
+    uint64_t                made;
     ngx_chain_t            *cl;
     ngx_connection_t       *c;
     squash_blob_t          *blob;
@@ -313,11 +350,13 @@ ngx_http_squash_blob(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
     ngx_chain_update_chains(r->pool, &ctx->free, &ctx->busy, &cl,
                             (ngx_buf_tag_t) &ngx_http_squash_module);
 
+    made = ctx->lx.decomp.out_total;
+
     for ( ;; ) {
 
-        /* cycle while there is input and buffers to write to */
+        /* cycle while there is input, buffers to write to, and time */
 
-        while (!ctx->blob_done) {
+        while (!ctx->blob_done && !ngx_http_squash_yielded(ctx)) {
 
             if (ctx->in_buf == NULL || ctx->in_buf->pos == ctx->in_buf->last)
             {
@@ -386,6 +425,12 @@ ngx_http_squash_blob(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
                 break;
             }
 
+            /* the tar inflated, parsed, hashed and merged */
+
+            (void) ngx_http_squash_spend(r, ctx,
+                                         ctx->lx.decomp.out_total - made);
+            made = ctx->lx.decomp.out_total;
+
             if (last && ctx->out_buf->last < ctx->out_buf->end) {
                 ngx_log_error(NGX_LOG_ALERT, c->log, 0,
                               "squash: layer %s did not finish",
@@ -433,6 +478,15 @@ ngx_http_squash_blob(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
         ctx->in_buf = NULL;
     }
 
+    if (ngx_http_squash_yielded(ctx)) {
+        /*
+         * the next call, whoever makes it (the write filter's limit_rate
+         * delay may end first), flushes what the client has not taken:
+         * nothing else would
+         */
+        ctx->nomem = 1;
+    }
+
     if (ctx->in || ctx->in_buf || (ctx->blob_last && !ctx->blob_done)) {
         r->buffered |= NGX_HTTP_SQUASH_BUFFERED;
 
@@ -442,7 +496,8 @@ ngx_http_squash_blob(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
 
     ngx_http_squash_watch_delay(ctx);
 
-    return ctx->busy ? NGX_AGAIN : NGX_OK;
+    return (ctx->busy || (r->buffered & NGX_HTTP_SQUASH_BUFFERED))
+           ? NGX_AGAIN : NGX_OK;
 
 failed:
 

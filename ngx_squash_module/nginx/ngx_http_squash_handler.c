@@ -148,6 +148,10 @@ ngx_http_squash_handler(ngx_http_request_t *r)
     ctx->delay.log = r->connection->log;
     ctx->delay.cancelable = 1;
 
+    ctx->yield.handler = ngx_http_squash_resume;
+    ctx->yield.data = ctx;
+    ctx->yield.log = r->connection->log;
+
     ngx_http_set_ctx(r, ctx, ngx_http_squash_module);
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -353,6 +357,7 @@ ngx_http_squash_config(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 static ngx_int_t
 ngx_http_squash_start_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 {
+    uint64_t                     size;
     ngx_int_t                    rc;
     squash_blob_t               *blob;
     ngx_http_squash_loc_conf_t  *slcf;
@@ -392,6 +397,17 @@ ngx_http_squash_start_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
     ctx->lx_init = 1;
 
+    if (ngx_http_squash_cache_layer_get(slcf->size_cache, blob->digest,
+                                        ctx->lx.want_diff_id, &size)
+        == NGX_OK)
+    {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "squash: layer %s inflated to its diff_id before",
+                       blob->digest);
+
+        squash_layer_trust_diff_id(&ctx->lx);
+    }
+
     ctx->in = NULL;
     ctx->in_buf = NULL;
     ctx->blob_last = 0;
@@ -413,6 +429,7 @@ static ngx_int_t
 ngx_http_squash_end_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 {
     ngx_int_t                     status;
+    ngx_http_squash_loc_conf_t   *slcf;
 #if (NGX_DEBUG)
     const squash_merger_stats_t  *st;
 #endif
@@ -440,6 +457,18 @@ ngx_http_squash_end_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
                    "%uz paths in %uz bytes", ctx->layer + 1, st->entries,
                    st->emitted, squash_merger_paths(ctx->job.merger),
                    squash_merger_memory(ctx->job.merger));
+
+    if (!ctx->lx.diff_trusted && !ctx->refetching) {
+        /* its digest and diff_id are checked: for later images */
+
+        slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
+
+        ngx_http_squash_cache_layer_put(slcf->size_cache,
+                                        ctx->lx.want_digest,
+                                        ctx->lx.want_diff_id,
+                                        ctx->lx.decomp.out_total,
+                                        r->connection->log);
+    }
 
     squash_layer_free(&ctx->lx);
     ctx->lx_init = 0;
@@ -539,6 +568,10 @@ ngx_http_squash_padding(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
             return rc;
         }
 
+        if (ngx_http_squash_yielded(ctx)) {
+            return NGX_AGAIN;
+        }
+
         if (ctx->ranged && ctx->offset >= ctx->range_end) {
             return ngx_http_squash_cut_short(r, ctx);
         }
@@ -561,6 +594,10 @@ ngx_http_squash_padding(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
             == NGX_ERROR)
         {
             return NGX_ERROR;
+        }
+
+        if (ngx_http_squash_spend(r, ctx, n) == NGX_AGAIN) {
+            return NGX_AGAIN;
         }
     }
 }
@@ -667,6 +704,10 @@ ngx_http_squash_cleanup(void *data)
 
     if (ctx->delay.timer_set) {
         ngx_del_timer(&ctx->delay);
+    }
+
+    if (ctx->yield.posted) {
+        ngx_delete_posted_event(&ctx->yield);
     }
 
     if (ctx->lx_init) {

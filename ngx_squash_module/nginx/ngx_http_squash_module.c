@@ -26,6 +26,7 @@ static ngx_int_t ngx_http_squash_init(ngx_conf_t *cf);
 
 
 static ngx_conf_enum_t  ngx_http_squash_fallbacks[] = {
+    { ngx_string("smallest"), NGX_HTTP_SQUASH_FALLBACK_SMALLEST },
     { ngx_string("count"), NGX_HTTP_SQUASH_FALLBACK_COUNT },
     { ngx_string("fail"), NGX_HTTP_SQUASH_FALLBACK_FAIL },
     { ngx_null_string, 0 }
@@ -113,6 +114,13 @@ static ngx_command_t  ngx_http_squash_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_squash_loc_conf_t, size_probes),
       &ngx_http_squash_probes_bounds },
+
+    { ngx_string("squash_yield_after"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_squash_loc_conf_t, yield_after),
+      NULL },
 
     { ngx_string("squash_size_cache"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -248,6 +256,7 @@ ngx_http_squash_create_loc_conf(ngx_conf_t *cf)
     conf->formats = NGX_CONF_UNSET_UINT;
     conf->size_fallback = NGX_CONF_UNSET_UINT;
     conf->size_probes = NGX_CONF_UNSET_UINT;
+    conf->yield_after = NGX_CONF_UNSET_SIZE;
     conf->layer_size = NGX_CONF_UNSET_UINT;
     conf->size_cache = NGX_CONF_UNSET_PTR;
 
@@ -274,10 +283,20 @@ ngx_http_squash_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->max_layers, prev->max_layers, 128);
     ngx_conf_merge_uint_value(conf->formats, prev->formats,
                               SQUASH_FORMAT_ALL);
-    ngx_conf_merge_uint_value(conf->size_fallback, prev->size_fallback,
-                              NGX_HTTP_SQUASH_FALLBACK_COUNT);
     ngx_conf_merge_ptr_value(conf->size_cache, prev->size_cache, NULL);
+
+    /*
+     * a wrong smallest size is healed through the size cache: without
+     * one the next request would fail the same way
+     */
+
+    ngx_conf_merge_uint_value(conf->size_fallback, prev->size_fallback,
+                              conf->size_cache
+                              ? NGX_HTTP_SQUASH_FALLBACK_SMALLEST
+                              : NGX_HTTP_SQUASH_FALLBACK_COUNT);
     ngx_conf_merge_uint_value(conf->size_probes, prev->size_probes, 4);
+    ngx_conf_merge_size_value(conf->yield_after, prev->yield_after,
+                              1024 * 1024);
     ngx_conf_merge_uint_value(conf->layer_size, prev->layer_size,
                               NGX_HTTP_SQUASH_ESTIMATE);
 
@@ -472,7 +491,8 @@ ngx_http_squash_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     }
 
     p = ngx_pnalloc(r->pool,
-                    NGX_OFF_T_LEN + sizeof("merge+isize+count+plain"));
+                    NGX_OFF_T_LEN
+                    + sizeof("isize+smallest+layer+count+plain"));
     if (p == NULL) {
         return NGX_ERROR;
     }
@@ -515,6 +535,14 @@ ngx_http_squash_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         } else {
             if (ctx->size_source & NGX_HTTP_SQUASH_SIZE_ISIZE) {
                 p = ngx_cpymem(p, "isize+", 6);
+            }
+
+            if (ctx->size_source & NGX_HTTP_SQUASH_SIZE_SMALLEST) {
+                p = ngx_cpymem(p, "smallest+", 9);
+            }
+
+            if (ctx->size_source & NGX_HTTP_SQUASH_SIZE_LAYER) {
+                p = ngx_cpymem(p, "layer+", 6);
             }
 
             if (ctx->size_source & NGX_HTTP_SQUASH_SIZE_COUNT) {

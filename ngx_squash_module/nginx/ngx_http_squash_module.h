@@ -83,12 +83,15 @@ typedef struct {
     ngx_uint_t                 size_fallback;
     ngx_uint_t                 size_probes;
     ngx_uint_t                 layer_size;
+    size_t                     yield_after;
     ngx_shm_zone_t            *size_cache;
 } ngx_http_squash_loc_conf_t;
 
 
-#define NGX_HTTP_SQUASH_FALLBACK_COUNT   1
-#define NGX_HTTP_SQUASH_FALLBACK_FAIL    2
+/* squash_size_fallback */
+#define NGX_HTTP_SQUASH_FALLBACK_COUNT      1
+#define NGX_HTTP_SQUASH_FALLBACK_FAIL       2
+#define NGX_HTTP_SQUASH_FALLBACK_SMALLEST   3
 
 /* squash_layer_size */
 #define NGX_HTTP_SQUASH_ESTIMATE         1
@@ -100,6 +103,8 @@ typedef struct {
 #define NGX_HTTP_SQUASH_SIZE_COUNT       0x04
 #define NGX_HTTP_SQUASH_SIZE_CACHE       0x08
 #define NGX_HTTP_SQUASH_SIZE_MERGE       0x10
+#define NGX_HTTP_SQUASH_SIZE_SMALLEST    0x20
+#define NGX_HTTP_SQUASH_SIZE_LAYER       0x40
 
 
 #define NGX_HTTP_SQUASH_PROBE_MAX   64
@@ -196,6 +201,10 @@ typedef struct {
     /* stands in for limit_rate's delay timer if an upstream removes it */
     ngx_event_t                delay;
 
+    /* work done in this turn of the event loop, and the next turn */
+    uint64_t                   spent;
+    ngx_event_t                yield;
+
     unsigned                   job_init:1;
     unsigned                   lx_init:1;
     unsigned                   refetching:1;    /* a layer's second pass */
@@ -231,6 +240,10 @@ ngx_int_t ngx_http_squash_cache_get(ngx_shm_zone_t *zone, const char *digest,
     ngx_http_squash_sizes_t *sizes);
 void ngx_http_squash_cache_put(ngx_shm_zone_t *zone, const char *digest,
     const ngx_http_squash_sizes_t *sizes, ngx_log_t *log);
+ngx_int_t ngx_http_squash_cache_layer_get(ngx_shm_zone_t *zone,
+    const char *digest, const char *diff_id, uint64_t *size);
+void ngx_http_squash_cache_layer_put(ngx_shm_zone_t *zone, const char *digest,
+    const char *diff_id, uint64_t size, ngx_log_t *log);
 
 
 /* ngx_http_squash_range.c */
@@ -250,6 +263,11 @@ ngx_int_t ngx_http_squash_drained(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 void ngx_http_squash_watch_delay(ngx_http_squash_ctx_t *ctx);
 void ngx_http_squash_delay_handler(ngx_event_t *ev);
+ngx_int_t ngx_http_squash_spend(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, uint64_t n);
+void ngx_http_squash_resume(ngx_event_t *ev);
+
+#define ngx_http_squash_yielded(ctx)  ((ctx)->yield.posted)
 
 
 /* ngx_http_squash_body_filter.c */

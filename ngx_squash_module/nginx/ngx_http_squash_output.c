@@ -2,10 +2,11 @@
 /*
  * Copyright (C) 2026 The ngx_squash authors
  *
- * ngx_squash: bytes to the client, at its pace.  The bytes of layer.tar
- * are counted and hashed on the way (by the core's job), the main
- * request's buffers are reused once written, and the state machine waits
- * for the client before it makes more.
+ * ngx_squash: bytes to the client, at its pace and at the worker's.  The
+ * bytes of layer.tar are counted and hashed on the way (by the core's
+ * job), the main request's buffers are reused once written, and the state
+ * machine waits for the client before it makes more.  Work done in one
+ * turn of the event loop is bounded (squash_yield_after).
  */
 
 
@@ -195,5 +196,58 @@ ngx_http_squash_delay_handler(ngx_event_t *ev)
                    "squash: limit_rate delay ended, its timer was removed");
 
     wev->timedout = 1;
+    wev->handler(wev);
+}
+
+
+/*
+ * A registry served from files and a client that keeps up would keep the
+ * worker on one download to its end: after squash_yield_after bytes of
+ * tar made, counted or padded, the request gives the worker back.  Its
+ * event goes to ngx_posted_next_events, run in the next turn of the
+ * event loop, after what epoll has ready by then; until then the body
+ * filter only keeps what it is given (ngx_http_squash_yielded()).
+ */
+
+ngx_int_t
+ngx_http_squash_spend(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
+    uint64_t n)
+{
+    ngx_http_squash_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r->main, ngx_http_squash_module);
+
+    ctx->spent += n;
+
+    if (slcf->yield_after == 0 || ctx->spent < slcf->yield_after) {
+        return NGX_OK;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "squash: yielding after %uL bytes", ctx->spent);
+
+    ctx->spent = 0;
+
+    if (!ctx->yield.posted) {
+        ngx_post_event(&ctx->yield, &ngx_posted_next_events);
+    }
+
+    return NGX_AGAIN;
+}
+
+
+/* the next turn: the active request goes on as on a write event */
+
+void
+ngx_http_squash_resume(ngx_event_t *ev)
+{
+    ngx_event_t            *wev;
+    ngx_http_squash_ctx_t  *ctx;
+
+    ctx = ev->data;
+    wev = ctx->request->connection->write;
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ev->log, 0, "squash: resumed");
+
     wev->handler(wev);
 }

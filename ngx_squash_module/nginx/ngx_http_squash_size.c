@@ -8,9 +8,14 @@
  * the estimate is a function of the image alone, whichever way it is
  * learnt: the blob size for plain tar; for gzip the ISIZE (the last four
  * bytes of the blob, fetched by a size probe) where only one size fits
- * it; otherwise, and for zstd, the blob inflated once and counted
- * (squash_size_fallback).  Probes run side by side (SIZE_PROBE), counts
+ * it, and where more fit the smallest of them (squash_size_fallback
+ * smallest, the default with a size cache, which heals a wrong one);
+ * otherwise, and for zstd, the blob inflated once and counted
+ * (squash_size_fallback count).  Probes run side by side (SIZE_PROBE), counts
  * one at a time (SIZE_COUNT).
+ *
+ * A layer streamed before (its digest and diff_id checked) is sized from
+ * the size cache, in any image that has it.
  *
  * squash_layer_size exact: the layers are merged once before the header,
  * their output counted and dropped (ctx->measuring), then again for the
@@ -35,6 +40,7 @@ static uint64_t ngx_http_squash_tar_bound(uint64_t size);
 ngx_int_t
 ngx_http_squash_size_probe(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 {
+    uint64_t                     size;
     ngx_int_t                    status;
     ngx_uint_t                   i, n;
     squash_blob_t               *blob;
@@ -90,6 +96,17 @@ ngx_http_squash_size_probe(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
         if (blob->size == 0) {
             p->used = 1;
+
+        } else if (ngx_http_squash_cache_layer_get(slcf->size_cache,
+                       blob->digest,
+                       squash_job_diff_id(&ctx->job, ctx->probe_next), &size)
+                   == NGX_OK)
+        {
+            /* a layer streamed before, in this image or another */
+
+            p->used = 1;
+            ctx->unpacked += ngx_http_squash_tar_bound(size);
+            ctx->size_source |= NGX_HTTP_SQUASH_SIZE_LAYER;
 
         } else if (blob->comp == SQUASH_COMP_NONE
                    || (blob->comp == SQUASH_COMP_GZIP && !ctx->count_sizes))
@@ -187,11 +204,14 @@ static ngx_int_t
 ngx_http_squash_probe_result(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx, ngx_uint_t i)
 {
-    u_char                   *d;
-    uint32_t                  isize;
-    uint64_t                  size;
-    squash_blob_t            *blob;
-    ngx_http_squash_probe_t  *p;
+    u_char                      *d;
+    uint32_t                     isize;
+    uint64_t                     size;
+    squash_blob_t               *blob;
+    ngx_http_squash_probe_t     *p;
+    ngx_http_squash_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
 
     blob = squash_job_layer(&ctx->job, i);
     p = &ctx->probes[i];
@@ -252,6 +272,25 @@ ngx_http_squash_probe_result(ngx_http_request_t *r,
             return NGX_OK;
         }
 
+        /*
+         * more than one size fits: the smallest, and a stream that
+         * overruns it is cut short and makes the next request count
+         * (ngx_http_squash_layer_bytes())
+         */
+
+        if (slcf->size_fallback == NGX_HTTP_SQUASH_FALLBACK_SMALLEST
+            && squash_gzip_size_smallest((uint64_t) blob->size, isize, &size)
+               == SQUASH_OK)
+        {
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "squash: layer %s: ISIZE is ambiguous, taking "
+                           "the smallest size, %uL", blob->digest, size);
+
+            ctx->unpacked += ngx_http_squash_tar_bound(size);
+            ctx->size_source |= NGX_HTTP_SQUASH_SIZE_SMALLEST;
+            return NGX_OK;
+        }
+
     } else {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "squash: layer %s: no usable answer to the size probe "
@@ -301,6 +340,7 @@ ngx_http_squash_count_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
 
     ctx->counter_init = 1;
     ctx->counter_eof = 0;
+    ctx->in = NULL;
 
     if (ctx->counter_buf == NULL) {
         ctx->counter_buf = ngx_palloc(r->pool, slcf->buffer_size);

@@ -9,6 +9,10 @@
  * counting pass), or that the estimate failed (later downloads count the
  * layers' sizes by inflating them).
  *
+ * And per layer blob, once a stream has checked its digest and its tar's
+ * diff_id: its tar size (no size probe for it in any image that has it)
+ * and that it inflates to that diff_id (its tar is not hashed again).
+ *
  *     squash_size_cache zone=squash:1m;
  */
 
@@ -175,6 +179,77 @@ ngx_http_squash_cache_put(ngx_shm_zone_t *zone, const char *digest,
     }
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
+}
+
+
+/*
+ * A layer's entry is keyed by the digest of "<blob digest> <diff_id>": it
+ * holds only for a config that names that diff_id for that blob.
+ */
+
+static ngx_int_t
+ngx_http_squash_cache_layer_key(const char *digest, const char *diff_id,
+    char *key)
+{
+    u_char  buf[2 * SQUASH_DIGEST_LEN + 2], *p;
+
+    if (digest == NULL || diff_id == NULL
+        || ngx_strlen(digest) != SQUASH_DIGEST_LEN
+        || ngx_strlen(diff_id) != SQUASH_DIGEST_LEN)
+    {
+        return NGX_DECLINED;
+    }
+
+    p = ngx_sprintf(buf, "%s %s", digest, diff_id);
+
+    if (squash_sha256_digest(buf, p - buf, key) != SQUASH_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the tar size of a layer whose digest and diff_id were checked before */
+
+ngx_int_t
+ngx_http_squash_cache_layer_get(ngx_shm_zone_t *zone, const char *digest,
+    const char *diff_id, uint64_t *size)
+{
+    char                     key[SQUASH_DIGEST_LEN + 1];
+    ngx_http_squash_sizes_t  sizes;
+
+    if (zone == NULL
+        || ngx_http_squash_cache_layer_key(digest, diff_id, key) != NGX_OK
+        || ngx_http_squash_cache_get(zone, key, &sizes) != NGX_OK
+        || sizes.exact == 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    *size = sizes.exact;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_squash_cache_layer_put(ngx_shm_zone_t *zone, const char *digest,
+    const char *diff_id, uint64_t size, ngx_log_t *log)
+{
+    char                     key[SQUASH_DIGEST_LEN + 1];
+    ngx_http_squash_sizes_t  sizes;
+
+    if (zone == NULL || size == 0
+        || ngx_http_squash_cache_layer_key(digest, diff_id, key) != NGX_OK)
+    {
+        return;
+    }
+
+    ngx_memzero(&sizes, sizeof(ngx_http_squash_sizes_t));
+    sizes.exact = size;
+
+    ngx_http_squash_cache_put(zone, key, &sizes, log);
 }
 
 

@@ -232,6 +232,48 @@ test_gzip_size(void **state)
 }
 
 
+/* squash_size_fallback smallest: the least size consistent with both */
+
+static void
+test_gzip_size_smallest(void **state)
+{
+    uint64_t  size;
+
+    (void) state;
+
+    /* where one size fits, it is that one */
+    assert_int_equal(squash_gzip_size_smallest(100, 1000, &size), SQUASH_OK);
+    assert_int_equal(size, 1000);
+
+    /* ambiguous: the ISIZE itself when it is at least the stored size */
+    assert_int_equal(squash_gzip_size_smallest(5000000, 6000000, &size),
+                     SQUASH_OK);
+    assert_int_equal(size, 6000000);
+
+    /* below the stored size: the next wrap around 4 GiB */
+    assert_int_equal(squash_gzip_size_smallest(5000000, 1000, &size),
+                     SQUASH_OK);
+    assert_int_equal(size, ((uint64_t) 1 << 32) + 1000);
+
+    /* 9 GB of blob, ISIZE 1 GB: 1 GB and 5.3 GB are too small */
+    assert_int_equal(squash_gzip_size_smallest(9000000000ULL, 1000000000,
+                                               &size), SQUASH_OK);
+    assert_int_equal(size, ((uint64_t) 2 << 32) + 1000000000);
+
+    /* an exact multiple of 4 GiB past the ISIZE stays on it */
+    assert_int_equal(squash_gzip_size_smallest(((uint64_t) 1 << 32) + 18,
+                                               0, &size), SQUASH_OK);
+    assert_true(size >= ((uint64_t) 1 << 32) - ((uint64_t) 1 << 32) / 13107);
+    assert_int_equal(size % ((uint64_t) 1 << 32), 0);
+
+    /* no size fits a tiny blob with a large ISIZE */
+    assert_int_equal(squash_gzip_size_smallest(20, 100000, &size),
+                     SQUASH_DECLINED);
+    assert_int_equal(squash_gzip_size_smallest(17, 0, &size),
+                     SQUASH_DECLINED);
+}
+
+
 int
 unit_decomp(void)
 {
@@ -243,6 +285,7 @@ unit_decomp(void)
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_zstd),
         cmocka_unit_test(test_gzip_size),
+        cmocka_unit_test(test_gzip_size_smallest),
     };
 
     return cmocka_run_group_tests_name("decomp", tests, NULL, NULL);

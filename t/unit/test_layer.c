@@ -15,8 +15,8 @@
 
 static int
 transform_checked(const squash_bytes_t *blob, squash_comp_e kind,
-    const char *digest, const char *diff_id, size_t in_step, size_t out_room,
-    squash_bytes_t *out, char *err)
+    const char *digest, const char *diff_id, int trusted, size_t in_step,
+    size_t out_room, squash_bytes_t *out, char *err)
 {
     int                    rc;
     unsigned char         *room, *o;
@@ -28,6 +28,10 @@ transform_checked(const squash_bytes_t *blob, squash_comp_e kind,
     assert_int_equal(squash_layer_init(&l, kind, digest, diff_id, m, 4096,
                                        1 << 20, 0),
                      SQUASH_OK);
+
+    if (trusted) {
+        squash_layer_trust_diff_id(&l);
+    }
 
     room = malloc(out_room);
     p = blob->data;
@@ -62,8 +66,8 @@ static int
 transform(const squash_bytes_t *blob, squash_comp_e kind, size_t in_step,
     size_t out_room, squash_bytes_t *out, char *err)
 {
-    return transform_checked(blob, kind, NULL, NULL, in_step, out_room, out,
-                             err);
+    return transform_checked(blob, kind, NULL, NULL, 0, in_step, out_room,
+                             out, err);
 }
 
 
@@ -158,19 +162,19 @@ test_digests(void **state)
     assert_int_equal(squash_sha256_digest("x", 1, other), SQUASH_OK);
 
     assert_int_equal(transform_checked(&gz, SQUASH_COMP_GZIP, digest, diff_id,
-                                       7, 100, &out, err),
+                                       0, 7, 100, &out, err),
                      SQUASH_DONE);
 
     out.len = 0;
     assert_int_equal(transform_checked(&gz, SQUASH_COMP_GZIP, other, diff_id,
-                                       7, 100, &out, err),
+                                       0, 7, 100, &out, err),
                      SQUASH_ERROR);
     assert_non_null(strstr(err, "the blob's digest is"));
     assert_non_null(strstr(err, digest));
 
     out.len = 0;
     assert_int_equal(transform_checked(&gz, SQUASH_COMP_GZIP, digest, other,
-                                       100000, 65536, &out, err),
+                                       0, 100000, 65536, &out, err),
                      SQUASH_ERROR);
     assert_non_null(strstr(err, "not the diff_id"));
     assert_non_null(strstr(err, diff_id));
@@ -178,12 +182,53 @@ test_digests(void **state)
     /* plain tar: the blob is its own diff_id */
     out.len = 0;
     assert_int_equal(transform_checked(&tar, SQUASH_COMP_NONE, diff_id,
-                                       diff_id, 1, 1, &out, err),
+                                       diff_id, 0, 1, 1, &out, err),
                      SQUASH_DONE);
 
     squash_bytes_free(&tar);
     squash_bytes_free(&gz);
     squash_bytes_free(&out);
+}
+
+
+/* a trusted diff_id is not hashed again; the blob's digest still is */
+
+static void
+test_trusted_diff_id(void **state)
+{
+    char            err[SQUASH_ERRLEN], digest[SQUASH_DIGEST_LEN + 1],
+                    other[SQUASH_DIGEST_LEN + 1];
+    squash_bytes_t  tar, gz, out = { 0 }, ref = { 0 };
+
+    (void) state;
+
+    tar = unit_tar(entries, 0);
+    gz = unit_gzip(tar.data, tar.len);
+
+    assert_int_equal(squash_sha256_digest(gz.data, gz.len, digest),
+                     SQUASH_OK);
+    assert_int_equal(squash_sha256_digest("x", 1, other), SQUASH_OK);
+
+    /* another diff_id passes: the tar is not hashed; the bytes are the same */
+    assert_int_equal(transform_checked(&gz, SQUASH_COMP_GZIP, digest, other,
+                                       1, 7, 100, &out, err),
+                     SQUASH_DONE);
+    assert_int_equal(transform(&gz, SQUASH_COMP_GZIP, 7, 100, &ref, err),
+                     SQUASH_DONE);
+    assert_int_equal(out.len, ref.len);
+    assert_memory_equal(out.data, ref.data, ref.len);
+
+    /* another blob does not */
+    out.len = 0;
+    assert_int_equal(transform_checked(&gz, SQUASH_COMP_GZIP, other, other,
+                                       1, 7, 100, &out, err),
+                     SQUASH_ERROR);
+    assert_non_null(strstr(err, "the blob's digest is"));
+
+    squash_bytes_free(&tar);
+    squash_bytes_free(&gz);
+    squash_bytes_free(&out);
+    squash_bytes_free(&ref);
 }
 
 
@@ -194,6 +239,7 @@ unit_layer(void)
         cmocka_unit_test(test_sizes_agree),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_digests),
+        cmocka_unit_test(test_trusted_diff_id),
     };
 
     return cmocka_run_group_tests_name("layer", tests, NULL, NULL);

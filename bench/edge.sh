@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Copyright (C) 2026 The ngx_squash authors
+# Issue 11's benchmark: one stream against the inflate floors, cold and
+# warm, from files and through proxy_pass to docker-registry; time to first
+# byte; small requests during big downloads (fairness); the concurrency
+# series; 1,000 downloads under aio threads.  Usage: bench/edge.sh [RUNS]
+# (after ./build.sh).  One nginx, one worker for the single-stream,
+# latency and first-byte figures, then two workers for the concurrency
+# series and the aio run.  Figures are ratios to igzip -dc of the same
+# blobs; absolute times depend on the machine.
+#
+# Locations (all but the size cache and fallback as /squash/):
+#   /squash/    blobs as files, squash_size_cache: warm after the first
+#   /cold/      blobs as files, no size cache, squash_size_fallback
+#               smallest: every download cold
+#   /count/     blobs as files, no size cache, squash_size_fallback count:
+#               every download cold, each layer counted before the header
+#               (the default before issue 11)
+#   /noyield/   /squash/ with squash_yield_after 0
+#   /pcold/, /pwarm/   /cold/ and /squash/ with blobs through proxy_pass to
+#               docker-registry
+#   /aio/       bench/small.spec's image, blobs as files with aio threads
+
+set -euo pipefail
+
+# shellcheck source=bench/nginx.sh
+. "$(dirname "$0")/nginx.sh"
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WORK="$ROOT/build/bench-edge"
+SMALL="$ROOT/build/bench-small"
+RUNS=${1:-3}
+PORT=${SQUASH_BENCH_PORT:-8090}
+REG_PORT=${SQUASH_BENCH_REGISTRY_PORT:-15100}
+LOAD="python3 $ROOT/bench/load.py"
+URL="http://127.0.0.1:$PORT"
+IMG=bench/edge/v1
+
+bench_image "$WORK" "$ROOT/bench/edge.spec"
+bench_image "$SMALL" "$ROOT/bench/small.spec"
+
+for tool in igzip:isal pigz:pigz skopeo:skopeo docker-registry:docker-registry
+do
+    command -v "${tool%%:*}" >/dev/null || \
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${tool#*:}" \
+            >/dev/null
+done
+
+# docker-registry on loopback, with the image pushed
+rm -rf "$WORK/registry"
+mkdir -p "$WORK/registry"
+cat >"$WORK/registry/config.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $WORK/registry/data
+http:
+  addr: 127.0.0.1:$REG_PORT
+EOF
+docker-registry serve "$WORK/registry/config.yml" \
+    >"$WORK/registry/log" 2>&1 &
+REG_PID=$!
+for _ in $(seq 100); do
+    curl -fsS "http://127.0.0.1:$REG_PORT/v2/" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+skopeo copy --quiet --dest-tls-verify=false \
+    "oci:$WORK/image/oci:bench-edge-v1" \
+    "docker://127.0.0.1:$REG_PORT/bench/edge:v1"
+
+head -c 4096 /dev/urandom >"$WORK/small.bin"
+
+start_nginx() {
+    bench_nginx "$WORK" "$PORT" "
+    squash_size_cache zone=sizes:1m;" "
+        location = /small { alias $WORK/small.bin; }
+        location ~ ^/cold/(?<sq_name>.+)/(?<sq_ref>[^/]+)\$ {
+            squash \$sq_name \$sq_ref;
+            squash_registry /_registry;
+            squash_size_cache off;
+            squash_size_fallback smallest;
+        }
+        location ~ ^/count/(?<sq_name>.+)/(?<sq_ref>[^/]+)\$ {
+            squash \$sq_name \$sq_ref;
+            squash_registry /_registry;
+            squash_size_cache off;
+            squash_size_fallback count;
+        }
+        location ~ ^/noyield/(?<sq_name>.+)/(?<sq_ref>[^/]+)\$ {
+            squash \$sq_name \$sq_ref;
+            squash_registry /_registry;
+            squash_yield_after 0;
+        }
+        location ~ ^/pcold/(?<sq_name>.+)/(?<sq_ref>[^/]+)\$ {
+            squash \$sq_name \$sq_ref;
+            squash_registry /_proxied;
+            squash_size_cache off;
+            squash_size_fallback smallest;
+        }
+        location ~ ^/pwarm/(?<sq_name>.+)/(?<sq_ref>[^/]+)\$ {
+            squash \$sq_name \$sq_ref;
+            squash_registry /_proxied;
+        }
+        location /_proxied/ {
+            internal;
+            proxy_pass http://127.0.0.1:$REG_PORT/;
+            proxy_buffering off;
+        }
+        location ~ ^/aio/(?<sq_name>.+)/(?<sq_ref>[^/]+)\$ {
+            squash \$sq_name \$sq_ref;
+            squash_registry /_aio;
+        }
+        location /_aio/ {
+            internal;
+            alias $SMALL/image/registry/;
+            aio threads;
+        }"
+}
+
+stop_nginx() {
+    local pid
+    pid=$(cat "$WORK/logs/nginx.pid")
+    kill "$pid"
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+}
+
+trap 'kill $REG_PID 2>/dev/null || true' EXIT
+
+BENCH_WORKERS=1 start_nginx
+# shellcheck disable=SC2064
+trap "kill $REG_PID 2>/dev/null; kill \$(cat '$WORK/logs/nginx.pid') 2>/dev/null || true" EXIT
+
+blobs=$(bench_blobs "$WORK")
+echo "==> the image: $(du -cb $blobs | tail -1 | cut -f1) bytes of gzip, archive $(curl -fsS -I "$URL/squash/$IMG" | tr -d '\r' | awk 'tolower($1) == "content-length:" { print $2 }') bytes"
+
+# warm the size cache of /squash/ and /pwarm/
+curl -fsS "$URL/squash/$IMG" -o /dev/null
+curl -fsS "$URL/pwarm/$IMG" -o /dev/null
+
+echo "==> one stream (one worker)"
+rm -f "$WORK/skopeo.tar"
+hyperfine --runs "$RUNS" --warmup 1 --export-json "$WORK/edge.json" \
+    -n "ISA-L floor (igzip -dc)" "cat $blobs | igzip -dc >/dev/null" \
+    -n "gzip -dc" "cat $blobs | gzip -dc >/dev/null" \
+    -n "pigz -dc" "cat $blobs | pigz -dc >/dev/null" \
+    -n "files, cold (smallest)" "curl -fsS $URL/cold/$IMG -o /dev/null" \
+    -n "files, warm" "curl -fsS $URL/squash/$IMG -o /dev/null" \
+    -n "files, cold (count)" "curl -fsS $URL/count/$IMG -o /dev/null" \
+    -n "proxy_pass, cold (smallest)" "curl -fsS $URL/pcold/$IMG -o /dev/null" \
+    -n "proxy_pass, warm" "curl -fsS $URL/pwarm/$IMG -o /dev/null" \
+    -n "skopeo copy to docker-archive" "rm -f $WORK/skopeo.tar; skopeo copy --quiet --src-tls-verify=false docker://127.0.0.1:$REG_PORT/bench/edge:v1 docker-archive:$WORK/skopeo.tar"
+bench_ratios "$WORK/edge.json"
+
+echo
+echo "==> time to first byte, median of 5 (seconds)"
+for loc in cold squash count pcold pwarm; do
+    echo "$loc: $($LOAD ttfb "$URL/$loc/$IMG" 5)"
+done
+
+echo
+echo "==> a 4 KB request in a loop during 8 downloads (one worker)"
+echo "squash_yield_after 1m (default): $($LOAD latency "$URL/small" "$URL/squash/$IMG" 8)"
+echo "squash_yield_after 0:            $($LOAD latency "$URL/small" "$URL/noyield/$IMG" 8)"
+
+stop_nginx
+BENCH_WORKERS=2 start_nginx
+curl -fsS "$URL/squash/$IMG" -o /dev/null
+
+echo
+echo "==> concurrency (two workers), warm, fast clients"
+for n in 1 8 32 64; do
+    $LOAD streams "$URL/squash/$IMG" "$n" "$WORK/logs/nginx.pid"
+done
+echo "==> 64 at once: 32 warm, 16 cold, 16 slow (--limit-rate 50M)"
+{
+    $LOAD streams "$URL/squash/$IMG" 32 "$WORK/logs/nginx.pid" &
+    $LOAD streams "$URL/cold/$IMG" 16 "$WORK/logs/nginx.pid" &
+    $LOAD streams "$URL/squash/$IMG" 16 "$WORK/logs/nginx.pid" 50M &
+    wait
+}
+
+echo
+echo "==> aio threads: 1,000 downloads of bench/small, 32 at a time"
+$LOAD many "$URL/aio/bench/small/v1" 1000 32

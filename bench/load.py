@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+# Copyright (C) 2026 The ngx_squash authors
+#
+# Load for bench/edge.sh, with curl as the client:
+#
+#   load.py ttfb URL RUNS            time to the first byte of the response
+#                                    (median, seconds), RUNS in turn
+#   load.py streams URL N PIDFILE [RATE]
+#                                    N downloads at once (curl --limit-rate
+#                                    RATE if given): seconds, aggregate
+#                                    MB/s, errors, the workers' peak RSS
+#   load.py latency SMALL BIG N      N downloads of BIG at once, and SMALL
+#                                    requested in a loop meanwhile, one
+#                                    connection each: p50, p99, max (ms)
+#   load.py many URL TOTAL AT_ONCE   TOTAL downloads, AT_ONCE at a time:
+#                                    how many were cut short
+#
+# A download counts as an error when curl fails (a transfer cut short is
+# curl's error 18) or gets fewer bytes than Content-Length.
+
+import concurrent.futures
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+
+
+def curl(url, rate=None):
+    cmd = ["curl", "-sS", "-o", "/dev/null", "-w",
+           "%{http_code} %{size_download} %header{content-length}", url]
+    if rate:
+        cmd[1:1] = ["--limit-rate", rate]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    parts = p.stdout.split()
+    size = int(parts[1]) if len(parts) > 1 else 0
+    ok = (p.returncode == 0 and len(parts) == 3 and parts[0] == "200"
+          and parts[1] == parts[2])
+    return ok, size
+
+
+def ttfb(url, runs):
+    u = urllib.parse.urlsplit(url)
+    times = []
+    for _ in range(runs):
+        s = socket.create_connection((u.hostname, u.port or 80))
+        t0 = time.monotonic()
+        s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+                   % (u.path, u.hostname)).encode())
+        s.recv(1)
+        times.append(time.monotonic() - t0)
+        s.close()
+        time.sleep(0.2)
+    print("%.4f" % statistics.median(times))
+
+
+def workers(pidfile):
+    master = open(pidfile).read().strip()
+    out = subprocess.run(["pgrep", "-P", master], capture_output=True,
+                         text=True).stdout.split()
+    return [int(p) for p in out]
+
+
+def rss_kb(pid, key):
+    try:
+        for line in open("/proc/%d/status" % pid):
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def streams(url, n, pidfile, rate=None):
+    pids = workers(pidfile)
+    base = {p: rss_kb(p, "VmRSS") for p in pids}
+    peak = dict(base)
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            for p in pids:
+                peak[p] = max(peak[p], rss_kb(p, "VmRSS"))
+            time.sleep(0.05)
+
+    t = threading.Thread(target=sample)
+    t.start()
+    t0 = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(n) as ex:
+        res = list(ex.map(lambda _: curl(url, rate), range(n)))
+    secs = time.monotonic() - t0
+    done.set()
+    t.join()
+
+    errors = sum(1 for ok, _ in res if not ok)
+    total = sum(size for _, size in res)
+    grow = max(peak[p] - base[p] for p in pids) if pids else 0
+    per = grow / max(1, -(-n // max(1, len(pids))))
+    print("streams=%d seconds=%.2f aggregate_MBps=%.1f errors=%d "
+          "peak_rss_growth_kb=%d per_stream_kb=%.0f"
+          % (n, secs, total / secs / 1e6, errors, grow, per))
+
+
+def latency(small, big, n):
+    stop = threading.Event()
+    lat = []
+
+    def loop():
+        while not stop.is_set():
+            t0 = time.monotonic()
+            ok, _ = curl(small)
+            if ok:
+                lat.append((time.monotonic() - t0) * 1000)
+            time.sleep(0.01)
+
+    t = threading.Thread(target=loop)
+    t.start()
+    with concurrent.futures.ThreadPoolExecutor(n) as ex:
+        res = list(ex.map(lambda _: curl(big), range(n)))
+    stop.set()
+    t.join()
+
+    lat.sort()
+    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+    print("requests=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f big_errors=%d"
+          % (len(lat), statistics.median(lat), p99, lat[-1],
+             sum(1 for ok, _ in res if not ok)))
+
+
+def many(url, total, at_once):
+    with concurrent.futures.ThreadPoolExecutor(at_once) as ex:
+        res = list(ex.map(lambda _: curl(url), range(total)))
+    print("downloads=%d cut_short=%d" % (total,
+                                         sum(1 for ok, _ in res if not ok)))
+
+
+def main():
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "ttfb":
+        ttfb(args[0], int(args[1]))
+    elif cmd == "streams":
+        streams(args[0], int(args[1]), args[2],
+                args[3] if len(args) > 3 else None)
+    elif cmd == "latency":
+        latency(args[0], args[1], int(args[2]))
+    elif cmd == "many":
+        many(args[0], int(args[1]), int(args[2]))
+    else:
+        sys.exit("unknown command " + cmd)
+
+
+if __name__ == "__main__":
+    main()
