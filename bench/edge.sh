@@ -3,8 +3,9 @@
 # Issue 11's benchmark: one stream against the inflate floors, cold and
 # warm, from files and through proxy_pass to docker-registry; time to first
 # byte; small requests during big downloads (fairness); the concurrency
-# series; 1,000 downloads under aio threads.  Usage: bench/edge.sh [RUNS]
-# (after ./build.sh).  One nginx, one worker for the single-stream,
+# series; 1,000 downloads under aio threads.  Usage: bench/edge.sh [RUNS
+# [PARTS]] (after ./build.sh), PARTS some of "single ttfb latency
+# concurrency aio" (all by default).  One nginx, one worker for the single-stream,
 # latency and first-byte figures, then two workers for the concurrency
 # series and the aio run.  Figures are ratios to igzip -dc of the same
 # blobs; absolute times depend on the machine.
@@ -16,9 +17,9 @@
 #   /count/     blobs as files, no size cache, squash_size_fallback count:
 #               every download cold, each layer counted before the header
 #               (the default before issue 11)
-#   /noyield/   /squash/ with squash_yield_after 0
+#   /noyield/, /yield1m/   /squash/ with squash_yield_after 0 and 1m
 #   /pcold/, /pwarm/   /cold/ and /squash/ with blobs through proxy_pass to
-#               docker-registry
+#               docker-registry (proxy_buffering off, proxy_buffer_size 64k)
 #   /aio/       bench/small.spec's image, blobs as files with aio threads
 
 set -euo pipefail
@@ -30,6 +31,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK="$ROOT/build/bench-edge"
 SMALL="$ROOT/build/bench-small"
 RUNS=${1:-3}
+PARTS=" ${2:-single ttfb latency concurrency aio} "
 PORT=${SQUASH_BENCH_PORT:-8090}
 REG_PORT=${SQUASH_BENCH_REGISTRY_PORT:-15100}
 LOAD="python3 $ROOT/bench/load.py"
@@ -93,6 +95,11 @@ start_nginx() {
             squash_registry /_registry;
             squash_yield_after 0;
         }
+        location ~ ^/yield1m/(?<sq_name>.+)/(?<sq_ref>[^/]+)\$ {
+            squash \$sq_name \$sq_ref;
+            squash_registry /_registry;
+            squash_yield_after 1m;
+        }
         location ~ ^/pcold/(?<sq_name>.+)/(?<sq_ref>[^/]+)\$ {
             squash \$sq_name \$sq_ref;
             squash_registry /_proxied;
@@ -107,6 +114,8 @@ start_nginx() {
             internal;
             proxy_pass http://127.0.0.1:$REG_PORT/;
             proxy_buffering off;
+            proxy_buffer_size 64k;
+            proxy_buffers 4 64k;
         }
         location ~ ^/aio/(?<sq_name>.+)/(?<sq_ref>[^/]+)\$ {
             squash \$sq_name \$sq_ref;
@@ -139,6 +148,9 @@ echo "==> the image: $(du -cb $blobs | tail -1 | cut -f1) bytes of gzip, archive
 curl -fsS "$URL/squash/$IMG" -o /dev/null
 curl -fsS "$URL/pwarm/$IMG" -o /dev/null
 
+part() { [[ "$PARTS" == *" $1 "* ]]; }
+
+if part single; then
 echo "==> one stream (one worker)"
 rm -f "$WORK/skopeo.tar"
 hyperfine --runs "$RUNS" --warmup 1 --export-json "$WORK/edge.json" \
@@ -152,35 +164,41 @@ hyperfine --runs "$RUNS" --warmup 1 --export-json "$WORK/edge.json" \
     -n "proxy_pass, warm" "curl -fsS $URL/pwarm/$IMG -o /dev/null" \
     -n "skopeo copy to docker-archive" "rm -f $WORK/skopeo.tar; skopeo copy --quiet --src-tls-verify=false docker://127.0.0.1:$REG_PORT/bench/edge:v1 docker-archive:$WORK/skopeo.tar"
 bench_ratios "$WORK/edge.json"
+fi
 
+if part ttfb; then
 echo
 echo "==> time to first byte, median of 5 (seconds)"
 for loc in cold squash count pcold pwarm; do
     echo "$loc: $($LOAD ttfb "$URL/$loc/$IMG" 5)"
 done
+fi
 
+if part latency; then
 echo
 echo "==> a 4 KB request in a loop during 8 downloads (one worker)"
-echo "squash_yield_after 1m (default): $($LOAD latency "$URL/small" "$URL/squash/$IMG" 8)"
+echo "squash_yield_after 256k (default): $($LOAD latency "$URL/small" "$URL/squash/$IMG" 8)"
+echo "squash_yield_after 1m:           $($LOAD latency "$URL/small" "$URL/yield1m/$IMG" 8)"
 echo "squash_yield_after 0:            $($LOAD latency "$URL/small" "$URL/noyield/$IMG" 8)"
+
+fi
 
 stop_nginx
 BENCH_WORKERS=2 start_nginx
 curl -fsS "$URL/squash/$IMG" -o /dev/null
 
+if part concurrency; then
 echo
 echo "==> concurrency (two workers), warm, fast clients"
 for n in 1 8 32 64; do
     $LOAD streams "$URL/squash/$IMG" "$n" "$WORK/logs/nginx.pid"
 done
-echo "==> 64 at once: 32 warm, 16 cold, 16 slow (--limit-rate 50M)"
-{
-    $LOAD streams "$URL/squash/$IMG" 32 "$WORK/logs/nginx.pid" &
-    $LOAD streams "$URL/cold/$IMG" 16 "$WORK/logs/nginx.pid" &
-    $LOAD streams "$URL/squash/$IMG" 16 "$WORK/logs/nginx.pid" 50M &
-    wait
-}
+echo "==> 64 at once: 32 warm, 16 cold, 16 slow (curl --limit-rate 50M)"
+$LOAD mix "$URL/squash/$IMG" "$URL/cold/$IMG" "$WORK/logs/nginx.pid"
+fi
 
+if part aio; then
 echo
 echo "==> aio threads: 1,000 downloads of bench/small, 32 at a time"
 $LOAD many "$URL/aio/bench/small/v1" 1000 32
+fi

@@ -11,7 +11,10 @@
 #                                    MB/s, errors, the workers' peak RSS
 #   load.py latency SMALL BIG N      N downloads of BIG at once, and SMALL
 #                                    requested in a loop meanwhile, one
-#                                    connection each: p50, p99, max (ms)
+#                                    connection each (a socket, not curl):
+#                                    p50, p99, max (ms), and p50 when idle
+#   load.py mix WARM COLD PIDFILE    64 at once: 32 of WARM, 16 of COLD,
+#                                    16 of WARM at 50 MB/s; as streams
 #   load.py many URL TOTAL AT_ONCE   TOTAL downloads, AT_ONCE at a time:
 #                                    how many were cut short
 #
@@ -74,11 +77,13 @@ def rss_kb(pid, key):
     return 0
 
 
-def streams(url, n, pidfile, rate=None):
+def streams(urls, pidfile):
+    """urls: (url, rate) a download"""
     pids = workers(pidfile)
     base = {p: rss_kb(p, "VmRSS") for p in pids}
     peak = dict(base)
     done = threading.Event()
+    n = len(urls)
 
     def sample():
         while not done.is_set():
@@ -90,7 +95,7 @@ def streams(url, n, pidfile, rate=None):
     t.start()
     t0 = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(n) as ex:
-        res = list(ex.map(lambda _: curl(url, rate), range(n)))
+        res = list(ex.map(lambda u: curl(*u), urls))
     secs = time.monotonic() - t0
     done.set()
     t.join()
@@ -108,13 +113,33 @@ def latency(small, big, n):
     stop = threading.Event()
     lat = []
 
+    u = urllib.parse.urlsplit(small)
+    req = ("GET %s HTTP/1.0\r\nHost: %s\r\n\r\n"
+           % (u.path, u.hostname)).encode()
+
+    def get():
+        # a new connection each time, read to its end: no client start-up
+        t0 = time.monotonic()
+        s = socket.create_connection((u.hostname, u.port or 80))
+        s.sendall(req)
+        data = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            data += b
+        s.close()
+        ok = data.startswith(b"HTTP/1.1 200")
+        return ok, (time.monotonic() - t0) * 1000
+
     def loop():
         while not stop.is_set():
-            t0 = time.monotonic()
-            ok, _ = curl(small)
+            ok, ms = get()
             if ok:
-                lat.append((time.monotonic() - t0) * 1000)
+                lat.append(ms)
             time.sleep(0.01)
+
+    idle = sorted(get()[1] for _ in range(50))
 
     t = threading.Thread(target=loop)
     t.start()
@@ -125,9 +150,10 @@ def latency(small, big, n):
 
     lat.sort()
     p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
-    print("requests=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f big_errors=%d"
+    print("requests=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f big_errors=%d "
+          "(idle: p50_ms=%.2f)"
           % (len(lat), statistics.median(lat), p99, lat[-1],
-             sum(1 for ok, _ in res if not ok)))
+             sum(1 for ok, _ in res if not ok), statistics.median(idle)))
 
 
 def many(url, total, at_once):
@@ -142,8 +168,11 @@ def main():
     if cmd == "ttfb":
         ttfb(args[0], int(args[1]))
     elif cmd == "streams":
-        streams(args[0], int(args[1]), args[2],
-                args[3] if len(args) > 3 else None)
+        rate = args[3] if len(args) > 3 else None
+        streams([(args[0], rate)] * int(args[1]), args[2])
+    elif cmd == "mix":
+        streams([(args[0], None)] * 32 + [(args[1], None)] * 16
+                + [(args[0], "50M")] * 16, args[2])
     elif cmd == "latency":
         latency(args[0], args[1], int(args[2]))
     elif cmd == "many":

@@ -384,3 +384,21 @@ parallel24 /squash/registry/mid/v1
 --- debug_log
 squash: yielding after
 --- timeout: 120
+
+
+
+=== TEST 17: the recommended registry location: proxy_buffering off, proxy_buffer_size 64k
+--- registry_extra
+proxy_buffering off;
+proxy_buffer_size 64k;
+proxy_buffers 4 64k;
+--- request
+GET /t
+--- error_code: 404
+--- squash_clients
+ref /ref/registry/mid/v1
+fast /squash/registry/mid/v1
+slow /squash/registry/mid/v1
+pause /squash/registry/mid/v1
+compressed /slowreg/registry/mid/v1
+--- timeout: 120

@@ -296,7 +296,7 @@ ngx_http_squash_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               : NGX_HTTP_SQUASH_FALLBACK_COUNT);
     ngx_conf_merge_uint_value(conf->size_probes, prev->size_probes, 4);
     ngx_conf_merge_size_value(conf->yield_after, prev->yield_after,
-                              1024 * 1024);
+                              256 * 1024);
     ngx_conf_merge_uint_value(conf->layer_size, prev->layer_size,
                               NGX_HTTP_SQUASH_ESTIMATE);
 
