@@ -258,3 +258,45 @@ GET /squash/sizes/base/v1
 ^\d+ \d+ isize\+layer 2 \d+ 200$
 --- debug_log
 inflated to its diff_id before
+
+
+
+=== TEST 15: smallest is the default where only the location has a size cache
+--- http_config
+    log_format squash '$squash_layer_size $squash_padding $squash_size_source '
+                      '$squash_layers $squash_dropped $status';
+--- config
+    squash_location {
+        squash_size_cache zone=here:1m;
+        access_log logs/squash-15.log squash;
+    }
+
+    location /_registry/v2/huge/ {
+        internal;
+        alias $TEST_NGINX_FIXTURES/huge/registry/v2/sizes/huge/;
+    }
+--- request
+HEAD /squash/huge/v1
+--- squash_access_log
+^1073753088 - smallest 1 \d+ 200$
+
+
+
+=== TEST 16: and count where there is none
+--- http_config
+    log_format squash '$squash_layer_size $squash_padding $squash_size_source '
+                      '$squash_layers $squash_dropped $status';
+--- config
+    squash_location {
+        access_log logs/squash-16.log squash;
+    }
+
+    location /_registry/v2/huge/ {
+        internal;
+        alias $TEST_NGINX_FIXTURES/huge/registry/v2/sizes/huge/;
+    }
+--- request
+HEAD /squash/huge/v1
+--- squash_access_log
+^5368720384 - count 1 \d+ 200$
+--- timeout: 120

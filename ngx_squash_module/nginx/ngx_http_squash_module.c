@@ -285,15 +285,11 @@ ngx_http_squash_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               SQUASH_FORMAT_ALL);
     ngx_conf_merge_ptr_value(conf->size_cache, prev->size_cache, NULL);
 
-    /*
-     * a wrong smallest size is healed through the size cache: without
-     * one the next request would fail the same way
-     */
+    /* left unset: its default follows the size cache of each location */
 
-    ngx_conf_merge_uint_value(conf->size_fallback, prev->size_fallback,
-                              conf->size_cache
-                              ? NGX_HTTP_SQUASH_FALLBACK_SMALLEST
-                              : NGX_HTTP_SQUASH_FALLBACK_COUNT);
+    if (conf->size_fallback == NGX_CONF_UNSET_UINT) {
+        conf->size_fallback = prev->size_fallback;
+    }
     ngx_conf_merge_uint_value(conf->size_probes, prev->size_probes, 4);
     ngx_conf_merge_size_value(conf->yield_after, prev->yield_after,
                               256 * 1024);

@@ -93,6 +93,16 @@ typedef struct {
 #define NGX_HTTP_SQUASH_FALLBACK_FAIL       2
 #define NGX_HTTP_SQUASH_FALLBACK_SMALLEST   3
 
+/*
+ * squash_size_fallback as it applies: where it is not set, smallest with a
+ * size cache, which heals a wrong smallest size, and count without one,
+ * where the next request would fail the same way
+ */
+#define ngx_http_squash_size_fallback(slcf)                                   \
+    ((slcf)->size_fallback != NGX_CONF_UNSET_UINT ? (slcf)->size_fallback     \
+     : (slcf)->size_cache ? NGX_HTTP_SQUASH_FALLBACK_SMALLEST                 \
+     : NGX_HTTP_SQUASH_FALLBACK_COUNT)
+
 /* squash_layer_size */
 #define NGX_HTTP_SQUASH_ESTIMATE         1
 #define NGX_HTTP_SQUASH_EXACT            2

@@ -278,7 +278,8 @@ ngx_http_squash_probe_result(ngx_http_request_t *r,
          * (ngx_http_squash_layer_bytes())
          */
 
-        if (slcf->size_fallback == NGX_HTTP_SQUASH_FALLBACK_SMALLEST
+        if (ngx_http_squash_size_fallback(slcf)
+            == NGX_HTTP_SQUASH_FALLBACK_SMALLEST
             && squash_gzip_size_smallest((uint64_t) blob->size, isize, &size)
                == SQUASH_OK)
         {
@@ -317,7 +318,7 @@ ngx_http_squash_count_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
 
     blob = squash_job_layer(&ctx->job, i);
 
-    if (slcf->size_fallback == NGX_HTTP_SQUASH_FALLBACK_FAIL) {
+    if (ngx_http_squash_size_fallback(slcf) == NGX_HTTP_SQUASH_FALLBACK_FAIL) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "squash: layer %s: the size of this %s layer is not "
                       "known up front, and squash_size_fallback is \"fail\"",
