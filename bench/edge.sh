@@ -64,6 +64,7 @@ EOF
 docker-registry serve "$WORK/registry/config.yml" \
     >"$WORK/registry/log" 2>&1 &
 REG_PID=$!
+trap 'kill $REG_PID 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
     curl -fsS "http://127.0.0.1:$REG_PORT/v2/" >/dev/null 2>&1 && break
     sleep 0.1
@@ -126,6 +127,9 @@ start_nginx() {
             alias $SMALL/image/registry/;
             aio threads;
         }"
+    # bench_nginx's trap stops nginx only: the registry too
+    # shellcheck disable=SC2064
+    trap "kill $REG_PID 2>/dev/null; kill \$(cat '$WORK/logs/nginx.pid') 2>/dev/null || true" EXIT
 }
 
 stop_nginx() {
@@ -135,11 +139,7 @@ stop_nginx() {
     while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
 }
 
-trap 'kill $REG_PID 2>/dev/null || true' EXIT
-
 BENCH_WORKERS=1 start_nginx
-# shellcheck disable=SC2064
-trap "kill $REG_PID 2>/dev/null; kill \$(cat '$WORK/logs/nginx.pid') 2>/dev/null || true" EXIT
 
 blobs=$(bench_blobs "$WORK")
 echo "==> the image: $(du -cb $blobs | tail -1 | cut -f1) bytes of gzip, archive $(curl -fsS -I "$URL/squash/$IMG" | tr -d '\r' | awk 'tolower($1) == "content-length:" { print $2 }') bytes"
