@@ -142,6 +142,7 @@ stop_nginx() {
 BENCH_WORKERS=1 start_nginx
 
 blobs=$(bench_blobs "$WORK")
+# shellcheck disable=SC2086  # $blobs: one word a blob
 echo "==> the image: $(du -cb $blobs | tail -1 | cut -f1) bytes of gzip, archive $(curl -fsS -I "$URL/squash/$IMG" | tr -d '\r' | awk 'tolower($1) == "content-length:" { print $2 }') bytes"
 
 # warm the size cache of /squash/ and /pwarm/

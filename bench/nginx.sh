@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Copyright (C) 2026 The ngx_squash authors
 #
 # Sourced by the benchmarks.  bench_image WORK [SPEC] makes SPEC's image
