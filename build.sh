@@ -63,7 +63,8 @@ need_pkgs() {
 CORE="$ROOT/ngx_squash_module/core"
 GLUE="$ROOT/ngx_squash_module/nginx"
 CORE_SRCS="squash_digest.c squash_tar_reader.c squash_merger.c squash_decomp.c
-           squash_layer.c squash_image.c squash_archive.c squash_job.c"
+           squash_layer.c squash_image.c squash_archive.c squash_job.c
+           squash_distribution.c"
 CORE_LIBS="-larchive -ljansson -lzstd -lz -lcrypto -lisal"
 CFLAGS_STRICT="-O2 -g -Wall -Wextra -Wno-unused-parameter -Werror -std=gnu11
                -DSQUASH_HAVE_ISAL=1"

@@ -689,21 +689,44 @@ squash_doc_manifest(const char *config_path, const char *repo_tag,
 }
 
 
-char *
-squash_doc_oci_manifest(const char *config_hex, size_t config_size,
+static char *
+squash_doc_image_manifest(const char *manifest_type, const char *config_type,
+    const char *layer_type, const char *config_hex, size_t config_size,
     const char *layer_hex, uint64_t layer_size, size_t *len)
 {
     return squash_doc_pack(len,
                            "{s:i, s:s, s:{s:s, s:s+, s:I},"
                            " s:[{s:s, s:s+, s:I}]}",
                            "schemaVersion", 2,
-                           "mediaType", SQUASH_MT_OCI_MANIFEST,
-                           "config", "mediaType", SQUASH_MT_OCI_CONFIG,
+                           "mediaType", manifest_type,
+                           "config", "mediaType", config_type,
                            "digest", "sha256:", config_hex,
                            "size", (json_int_t) config_size,
-                           "layers", "mediaType", SQUASH_MT_OCI_LAYER,
+                           "layers", "mediaType", layer_type,
                            "digest", "sha256:", layer_hex,
                            "size", (json_int_t) layer_size);
+}
+
+
+char *
+squash_doc_oci_manifest(const char *config_hex, size_t config_size,
+    const char *layer_hex, uint64_t layer_size, size_t *len)
+{
+    return squash_doc_image_manifest(SQUASH_MT_OCI_MANIFEST,
+                                     SQUASH_MT_OCI_CONFIG,
+                                     SQUASH_MT_OCI_LAYER, config_hex,
+                                     config_size, layer_hex, layer_size, len);
+}
+
+
+char *
+squash_doc_docker_manifest(const char *config_hex, size_t config_size,
+    const char *layer_hex, uint64_t layer_size, size_t *len)
+{
+    return squash_doc_image_manifest(SQUASH_MT_DOCKER_MANIFEST,
+                                     SQUASH_MT_DOCKER_CONFIG,
+                                     SQUASH_MT_DOCKER_LAYER, config_hex,
+                                     config_size, layer_hex, layer_size, len);
 }
 
 

@@ -34,6 +34,10 @@
     "application/vnd.oci.image.config.v1+json"
 #define SQUASH_MT_OCI_LAYER                                                   \
     "application/vnd.oci.image.layer.v1.tar"
+#define SQUASH_MT_DOCKER_CONFIG                                               \
+    "application/vnd.docker.container.image.v1+json"
+#define SQUASH_MT_DOCKER_LAYER                                                \
+    "application/vnd.docker.image.rootfs.diff.tar"
 
 #define SQUASH_MANIFEST_ACCEPT                                                \
     SQUASH_MT_OCI_MANIFEST ", " SQUASH_MT_OCI_INDEX ", "                      \
@@ -116,6 +120,8 @@ char *squash_doc_repositories(const char *repo, const char *tag,
 char *squash_doc_manifest(const char *config_path, const char *repo_tag,
     const char *layer_path, size_t *len);
 char *squash_doc_oci_manifest(const char *config_hex, size_t config_size,
+    const char *layer_hex, uint64_t layer_size, size_t *len);
+char *squash_doc_docker_manifest(const char *config_hex, size_t config_size,
     const char *layer_hex, uint64_t layer_size, size_t *len);
 char *squash_doc_oci_index(const char *manifest_hex, size_t manifest_size,
     const char *image_name, const char *ref_name, size_t *len);

@@ -14,6 +14,8 @@
 #include "squash_job.h"
 
 
+static int squash_job_created_by(squash_job_t *j, const char *name,
+    size_t name_len);
 static int squash_job_err(squash_job_t *j, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -59,6 +61,11 @@ squash_job_free(squash_job_t *j)
 
     free(j->created_by);
     j->created_by = NULL;
+
+    free(j->docs.config);
+    free(j->docs.manifest);
+    j->docs.config = NULL;
+    j->docs.manifest = NULL;
 }
 
 
@@ -157,7 +164,7 @@ squash_job_config(squash_job_t *j, const char *data, size_t len,
 
     /* the platform chosen from an index names its variant */
 
-    if (platform->variant && j->from_index
+    if (platform->variant && j->from_index && !j->plain_config
         && json_object_get(j->config, "variant") == NULL
         && json_object_set_new(j->config, "variant",
                                json_string(platform->variant))
@@ -177,12 +184,14 @@ squash_job_diff_id(squash_job_t *j, size_t i)
 }
 
 
-int
-squash_job_start(squash_job_t *j, const char *name, size_t name_len,
-    const char *repo, const char *tag, unsigned formats, uint64_t layer_size)
+static int
+squash_job_created_by(squash_job_t *j, const char *name, size_t name_len)
 {
-    size_t             len;
-    squash_archive_t  *a;
+    size_t  len;
+
+    if (j->created_by) {
+        return SQUASH_OK;
+    }
 
     len = sizeof("ngx_squash: squashed  layers of @") + 20 + name_len
           + SQUASH_DIGEST_LEN;
@@ -194,6 +203,20 @@ squash_job_start(squash_job_t *j, const char *name, size_t name_len,
 
     snprintf(j->created_by, len, "ngx_squash: squashed %zu layers of %.*s@%s",
              j->manifest.nlayers, (int) name_len, name, j->digest);
+
+    return SQUASH_OK;
+}
+
+
+int
+squash_job_start(squash_job_t *j, const char *name, size_t name_len,
+    const char *repo, const char *tag, unsigned formats, uint64_t layer_size)
+{
+    squash_archive_t  *a;
+
+    if (squash_job_created_by(j, name, name_len) != SQUASH_OK) {
+        return SQUASH_ERROR;
+    }
 
     a = &j->archive;
 
@@ -208,6 +231,96 @@ squash_job_start(squash_job_t *j, const char *name, size_t name_len,
 
     if (squash_archive_start(a) != SQUASH_OK) {
         return squash_job_err(j, SQUASH_ERROR, "%s", a->err);
+    }
+
+    return SQUASH_OK;
+}
+
+
+int
+squash_job_start_layer(squash_job_t *j, uint64_t layer_size)
+{
+    if (layer_size < 2 * SQUASH_TAR_BLOCK) {
+        return squash_job_err(j, SQUASH_ERROR, "a layer of %llu bytes",
+                              (unsigned long long) layer_size);
+    }
+
+    j->bare = 1;
+    j->archive.layer_size = layer_size;
+    j->archive.prefix.len = 0;
+    j->archive.trailer.len = 0;
+    j->archive.total = layer_size;
+
+    return SQUASH_OK;
+}
+
+
+int
+squash_job_set_diff_id(squash_job_t *j, const char *diff_id)
+{
+    if (squash_reference_kind(diff_id, strlen(diff_id)) != SQUASH_REF_DIGEST)
+    {
+        return squash_job_err(j, SQUASH_ERROR, "\"%s\" is not a digest",
+                              diff_id);
+    }
+
+    memcpy(j->diff_id, diff_id, SQUASH_DIGEST_LEN + 1);
+
+    return SQUASH_OK;
+}
+
+
+int
+squash_job_documents(squash_job_t *j, const char *name, size_t name_len,
+    int docker, uint64_t layer_size)
+{
+    squash_job_docs_t  *d;
+
+    d = &j->docs;
+
+    if (j->diff_id[0] == '\0') {
+        return squash_job_err(j, SQUASH_ERROR, "the layer digest is not "
+                              "known");
+    }
+
+    if (squash_job_created_by(j, name, name_len) != SQUASH_OK) {
+        return SQUASH_ERROR;
+    }
+
+    free(d->config);
+    free(d->manifest);
+    d->manifest = NULL;
+
+    d->config = squash_doc_config(j->config, j->diff_id + 7, j->created_by,
+                                  &d->config_len);
+
+    if (d->config == NULL
+        || squash_sha256_digest(d->config, d->config_len, d->config_digest)
+           != SQUASH_OK)
+    {
+        return squash_job_err(j, SQUASH_ERROR, "out of memory");
+    }
+
+    if (docker) {
+        d->manifest_type = SQUASH_MT_DOCKER_MANIFEST;
+        d->manifest = squash_doc_docker_manifest(d->config_digest + 7,
+                                                 d->config_len,
+                                                 j->diff_id + 7, layer_size,
+                                                 &d->manifest_len);
+
+    } else {
+        d->manifest_type = SQUASH_MT_OCI_MANIFEST;
+        d->manifest = squash_doc_oci_manifest(d->config_digest + 7,
+                                              d->config_len, j->diff_id + 7,
+                                              layer_size, &d->manifest_len);
+    }
+
+    if (d->manifest == NULL
+        || squash_sha256_digest(d->manifest, d->manifest_len,
+                                d->manifest_digest)
+           != SQUASH_OK)
+    {
+        return squash_job_err(j, SQUASH_ERROR, "out of memory");
     }
 
     return SQUASH_OK;
@@ -304,6 +417,10 @@ squash_job_finish(squash_job_t *j)
 {
     if (squash_sha256_final(&j->sha, j->diff_id) != SQUASH_OK) {
         return squash_job_err(j, SQUASH_ERROR, "sha256 failed");
+    }
+
+    if (j->bare) {
+        return SQUASH_OK;
     }
 
     if (squash_archive_finish(&j->archive, j->diff_id + 7) != SQUASH_OK) {

@@ -20,6 +20,17 @@
 
 
 typedef struct {
+    char               *config;
+    size_t              config_len;
+    char                config_digest[SQUASH_DIGEST_LEN + 1];
+    char               *manifest;
+    size_t              manifest_len;
+    char                manifest_digest[SQUASH_DIGEST_LEN + 1];
+    const char         *manifest_type;
+} squash_job_docs_t;
+
+
+typedef struct {
     squash_manifest_t   manifest;
     char                digest[SQUASH_DIGEST_LEN + 1];  /* the manifest's */
     char                v1id[SQUASH_HEX_LEN + 1];
@@ -40,6 +51,11 @@ typedef struct {
     unsigned            from_index:1;
     unsigned            merged_known:1;
     unsigned            measuring:1;
+    unsigned            bare:1;             /* layer.tar alone */
+    unsigned            plain_config:1;     /* no variant added */
+
+    /* the squashed image's own documents, for the registry API */
+    squash_job_docs_t   docs;
 
     /* to make the merger again */
     size_t              merge_memory;
@@ -85,6 +101,23 @@ const char *squash_job_diff_id(squash_job_t *j, size_t i);
 int squash_job_start(squash_job_t *j, const char *name, size_t name_len,
     const char *repo, const char *tag, unsigned formats,
     uint64_t layer_size);
+
+/*
+ * The registry API (squash_pull): layer.tar alone, of layer_size bytes,
+ * with no archive around it
+ */
+int squash_job_start_layer(squash_job_t *j, uint64_t layer_size);
+
+/* the digest of layer.tar when it is known before (the size cache) */
+int squash_job_set_diff_id(squash_job_t *j, const char *diff_id);
+
+/*
+ * The squashed image's config and manifest (OCI, or Docker schema 2 where
+ * docker is set) in j->docs, with their digests, for layer.tar of
+ * layer_size bytes and the digest j->diff_id
+ */
+int squash_job_documents(squash_job_t *j, const char *name, size_t name_len,
+    int docker, uint64_t layer_size);
 
 /* 32 hex digits naming everything the archive's bytes depend on */
 int squash_job_etag(squash_job_t *j, char *hex);

@@ -14,6 +14,10 @@
  * next starts once the previous is done and the client has drained.
  * Zero padding, the entries that need the layer digest and the end
  * blocks close it.
+ *
+ * The registry API (squash_pull, ngx_http_squash_pull.c) runs the same
+ * machine: its manifests and configs are answered at the header, its
+ * layer blobs stream as layer.tar alone.
  */
 
 
@@ -23,6 +27,8 @@
 #define NGX_HTTP_SQUASH_ZERO_SIZE   65536
 
 
+static ngx_int_t ngx_http_squash_begin(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
 static void ngx_http_squash_wake(ngx_http_request_t *r);
 static ngx_int_t ngx_http_squash_run(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
@@ -57,7 +63,6 @@ ngx_http_squash_handler(ngx_http_request_t *r)
 {
     ngx_int_t                    rc;
     ngx_str_t                    platform;
-    ngx_pool_cleanup_t          *cln;
     ngx_http_squash_ctx_t       *ctx;
     ngx_http_squash_loc_conf_t  *slcf;
 
@@ -122,6 +127,77 @@ ngx_http_squash_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ctx->exact = (slcf->layer_size == NGX_HTTP_SQUASH_EXACT);
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "squash: \"%V\" \"%V\" platform %V",
+                   &ctx->name, &ctx->reference, &platform);
+
+    return ngx_http_squash_begin(r, ctx);
+}
+
+
+/* the registry API: GET /v2/..., see ngx_http_squash_pull.c */
+
+ngx_int_t
+ngx_http_squash_pull_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                    rc;
+    ngx_http_squash_ctx_t       *ctx;
+    ngx_http_squash_loc_conf_t  *slcf;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_squash_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->request = r;
+    ctx->exact = 1;
+
+    rc = ngx_http_squash_pull_route(r, ctx);
+
+    if (rc == NGX_OK && !(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        rc = NGX_HTTP_NOT_ALLOWED;
+    }
+
+    if (rc == NGX_OK
+        && ngx_http_squash_parse_platform(r->pool, &slcf->platform,
+                                          &ctx->platform)
+           != NGX_OK)
+    {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc != NGX_OK) {
+        return ngx_http_squash_pull_error(r, ctx, rc);
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "squash pull: route %ui \"%V\" \"%V\"",
+                   ctx->route, &ctx->name, &ctx->reference);
+
+    return ngx_http_squash_begin(r, ctx);
+}
+
+
+/* the request's state, then its first subrequest */
+
+static ngx_int_t
+ngx_http_squash_begin(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    ngx_int_t                    rc;
+    ngx_pool_cleanup_t          *cln;
+    ngx_http_squash_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
+
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -140,8 +216,10 @@ ngx_http_squash_handler(ngx_http_request_t *r)
 
     ctx->job_init = 1;
 
+    /* the registry API serves the image's own config */
+    ctx->job.plain_config = ctx->route ? 1 : 0;
+
     ctx->last_out = &ctx->out;
-    ctx->state = NGX_HTTP_SQUASH_MANIFEST;
 
     ctx->delay.handler = ngx_http_squash_delay_handler;
     ctx->delay.data = ctx;
@@ -154,12 +232,22 @@ ngx_http_squash_handler(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_squash_module);
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "squash: \"%V\" \"%V\" platform %V",
-                   &ctx->name, &ctx->reference, &platform);
+    if (ctx->route == SQUASH_API_BASE) {
+        ctx->state = NGX_HTTP_SQUASH_PING;
+        rc = ngx_http_squash_fetch(r, ctx, NGX_HTTP_SQUASH_SR_DOC, NULL,
+                                   NULL);
 
-    rc = ngx_http_squash_fetch(r, ctx, NGX_HTTP_SQUASH_SR_DOC, "manifests",
-                               NULL);
+    } else if (ctx->route == SQUASH_API_TAGS) {
+        ctx->state = NGX_HTTP_SQUASH_PING;
+        rc = ngx_http_squash_fetch(r, ctx, NGX_HTTP_SQUASH_SR_DOC, "tags",
+                                   "list");
+
+    } else {
+        ctx->state = NGX_HTTP_SQUASH_MANIFEST;
+        rc = ngx_http_squash_fetch(r, ctx, NGX_HTTP_SQUASH_SR_DOC,
+                                   "manifests", NULL);
+    }
+
     if (rc != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -196,8 +284,14 @@ ngx_http_squash_wake(ngx_http_request_t *r)
         return;
     }
 
-    if (rc >= NGX_HTTP_SPECIAL_RESPONSE && ctx->header_sent) {
-        rc = NGX_ERROR;
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        if (ctx->header_sent) {
+            rc = NGX_ERROR;
+
+        } else if (ctx->route) {
+            /* the registry API's own error document */
+            rc = ngx_http_squash_pull_error(r, ctx, rc);
+        }
     }
 
     ngx_http_finalize_request(r, rc);
@@ -227,6 +321,10 @@ ngx_http_squash_run(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
             rc = ngx_http_squash_manifest(r, ctx);
             break;
 
+        case NGX_HTTP_SQUASH_PING:
+            rc = ngx_http_squash_pull_ping(r, ctx);
+            break;
+
         case NGX_HTTP_SQUASH_CONFIG:
             rc = ngx_http_squash_config(r, ctx);
             break;
@@ -240,7 +338,8 @@ ngx_http_squash_run(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
             break;
 
         case NGX_HTTP_SQUASH_HEADER:
-            rc = ngx_http_squash_send_header(r, ctx);
+            rc = ctx->route ? ngx_http_squash_pull_answer(r, ctx)
+                            : ngx_http_squash_send_header(r, ctx);
             break;
 
         case NGX_HTTP_SQUASH_LAYER:
@@ -640,13 +739,14 @@ ngx_http_squash_measured(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
     ngx_memzero(&sizes, sizeof(ngx_http_squash_sizes_t));
     sizes.exact = size;
+    ngx_memcpy(sizes.layer, ctx->job.diff_id, SQUASH_DIGEST_LEN);
 
     ngx_http_squash_cache_put(slcf->size_cache, ctx->job.digest, &sizes,
                               r->connection->log);
 
     ctx->measuring = 0;
     ctx->cached_size = size;
-    ctx->size_source = NGX_HTTP_SQUASH_SIZE_MERGE;
+    ctx->size_source = NGX_HTTP_SQUASH_SOURCE_MERGE;
     ctx->layer = 0;
     ctx->state = NGX_HTTP_SQUASH_HEADER;
 
@@ -672,6 +772,10 @@ ngx_http_squash_trailer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "squash: layer digest %s", job->diff_id);
 
+    if (ctx->route && ngx_http_squash_pull_check(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     /*
      * what this image's layer.tar is now known to be: the exact size (the
      * merged entries and two end blocks) and, in that mode, the estimate
@@ -683,7 +787,12 @@ ngx_http_squash_trailer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     ngx_memzero(&sizes, sizeof(ngx_http_squash_sizes_t));
     sizes.exact = job->merged + 2 * SQUASH_TAR_BLOCK;
 
-    if (slcf->layer_size == NGX_HTTP_SQUASH_ESTIMATE) {
+    if (sizes.exact == job->archive.layer_size) {
+        /* no padding: the digest is that of the exact layer.tar */
+        ngx_memcpy(sizes.layer, job->diff_id, SQUASH_DIGEST_LEN);
+    }
+
+    if (!ctx->exact) {
         sizes.estimate = job->archive.layer_size;
     }
 

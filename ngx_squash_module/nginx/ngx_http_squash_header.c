@@ -14,8 +14,6 @@
 
 static ngx_int_t ngx_http_squash_etag(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
-static ngx_int_t ngx_http_squash_header(ngx_http_request_t *r, char *key,
-    char *value);
 
 
 /*
@@ -138,8 +136,8 @@ ngx_http_squash_etag(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 }
 
 
-static ngx_int_t
-ngx_http_squash_header(ngx_http_request_t *r, char *key, char *value)
+ngx_int_t
+ngx_http_squash_set_header(ngx_http_request_t *r, char *key, char *value)
 {
     ngx_table_elt_t  *h;
 
@@ -219,52 +217,24 @@ ngx_http_squash_send_header(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
      * served; those by digest for ever, those by tag only until it moves
      */
 
-    if (ngx_http_squash_header(r, "Content-Disposition", (char *) value)
+    if (ngx_http_squash_set_header(r, "Content-Disposition", (char *) value)
            != NGX_OK
-        || ngx_http_squash_header(r, "Accept-Ranges", "bytes") != NGX_OK
-        || ngx_http_squash_header(r, "Cache-Control",
-                                  squash_reference_kind(
-                                      (char *) ctx->reference.data,
-                                      ctx->reference.len)
-                                  == SQUASH_REF_DIGEST
-                                  ? "public, max-age=31536000, immutable"
-                                  : "no-cache")
+        || ngx_http_squash_set_header(r, "Accept-Ranges", "bytes") != NGX_OK
+        || ngx_http_squash_set_header(r, "Cache-Control",
+                                      squash_reference_kind(
+                                          (char *) ctx->reference.data,
+                                          ctx->reference.len)
+                                      == SQUASH_REF_DIGEST
+                                      ? "public, max-age=31536000, immutable"
+                                      : "no-cache")
            != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    rc = ngx_http_squash_range(r, ctx, a->total);
-
-    if (rc == NGX_HTTP_RANGE_NOT_SATISFIABLE || ctx->ranged) {
-        value = ngx_pnalloc(r->pool, sizeof("bytes -/") + 3 * NGX_OFF_T_LEN);
-        if (value == NULL) {
-            return NGX_ERROR;
-        }
-
-        if (ctx->ranged) {
-            last = ngx_sprintf(value, "bytes %O-%O/%uL", ctx->range_start,
-                               ctx->range_end - 1, a->total);
-        } else {
-            last = ngx_sprintf(value, "bytes */%uL", a->total);
-        }
-
-        *last = '\0';
-
-        if (ngx_http_squash_header(r, "Content-Range", (char *) value)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
+    rc = ngx_http_squash_range_header(r, ctx, (off_t) a->total);
     if (rc != NGX_OK) {
         return rc;
-    }
-
-    if (ctx->ranged) {
-        r->headers_out.status = NGX_HTTP_PARTIAL_CONTENT;
-        r->headers_out.content_length_n = ctx->range_end - ctx->range_start;
     }
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -291,6 +261,56 @@ ngx_http_squash_send_header(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
     ctx->layer = 0;
     ctx->state = NGX_HTTP_SQUASH_LAYER;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A range of total bytes, if one is asked for and served: Content-Range,
+ * the status and the length; NGX_HTTP_RANGE_NOT_SATISFIABLE with its
+ * Content-Range
+ */
+
+ngx_int_t
+ngx_http_squash_range_header(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, off_t total)
+{
+    u_char     *value, *last;
+    ngx_int_t   rc;
+
+    rc = ngx_http_squash_range(r, ctx, total);
+
+    if (rc == NGX_HTTP_RANGE_NOT_SATISFIABLE || ctx->ranged) {
+        value = ngx_pnalloc(r->pool, sizeof("bytes -/") + 3 * NGX_OFF_T_LEN);
+        if (value == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (ctx->ranged) {
+            last = ngx_sprintf(value, "bytes %O-%O/%O", ctx->range_start,
+                               ctx->range_end - 1, total);
+        } else {
+            last = ngx_sprintf(value, "bytes */%O", total);
+        }
+
+        *last = '\0';
+
+        if (ngx_http_squash_set_header(r, "Content-Range", (char *) value)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ctx->ranged) {
+        r->headers_out.status = NGX_HTTP_PARTIAL_CONTENT;
+        r->headers_out.content_length_n = ctx->range_end - ctx->range_start;
+    }
 
     return NGX_OK;
 }

@@ -15,6 +15,8 @@ static void *ngx_http_squash_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_squash_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_squash(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_http_squash_pull(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_squash_platform(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_squash_formats(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -55,6 +57,13 @@ static ngx_command_t  ngx_http_squash_commands[] = {
     { ngx_string("squash"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
       ngx_http_squash,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("squash_pull"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_squash_pull,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -259,6 +268,7 @@ ngx_http_squash_create_loc_conf(ngx_conf_t *cf)
     conf->yield_after = NGX_CONF_UNSET_SIZE;
     conf->layer_size = NGX_CONF_UNSET_UINT;
     conf->size_cache = NGX_CONF_UNSET_PTR;
+    conf->pull = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -319,6 +329,25 @@ ngx_http_squash_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+    /* not inherited: a content handler of its location */
+
+    if (conf->pull == 1) {
+        if (conf->registry.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"squash_pull\" requires "
+                               "\"squash_registry\"");
+            return NGX_CONF_ERROR;
+        }
+
+        if (conf->size_cache == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"squash_pull\" requires "
+                               "\"squash_size_cache\", which keeps the "
+                               "digests it serves");
+            return NGX_CONF_ERROR;
+        }
+    }
+
     if (conf->buffer_size < 4096) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"squash_buffer_size\" must be at least 4k");
@@ -338,7 +367,7 @@ ngx_http_squash(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_core_loc_conf_t          *clcf;
     ngx_http_compile_complex_value_t   ccv;
 
-    if (slcf->name) {
+    if (slcf->name || slcf->pull == 1) {
         return "is duplicate";
     }
 
@@ -370,6 +399,26 @@ ngx_http_squash(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_squash_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_squash_pull(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_squash_loc_conf_t *slcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (slcf->pull != NGX_CONF_UNSET || slcf->name) {
+        return "is duplicate";
+    }
+
+    slcf->pull = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_squash_pull_handler;
 
     return NGX_CONF_OK;
 }
@@ -522,30 +571,30 @@ ngx_http_squash_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         break;
 
     default: /* NGX_HTTP_SQUASH_VAR_SOURCE */
-        if (ctx->size_source & NGX_HTTP_SQUASH_SIZE_CACHE) {
+        if (ctx->size_source & NGX_HTTP_SQUASH_SOURCE_CACHE) {
             p = ngx_cpymem(p, "cache", 5);
 
-        } else if (ctx->size_source & NGX_HTTP_SQUASH_SIZE_MERGE) {
+        } else if (ctx->size_source & NGX_HTTP_SQUASH_SOURCE_MERGE) {
             p = ngx_cpymem(p, "merge", 5);
 
         } else {
-            if (ctx->size_source & NGX_HTTP_SQUASH_SIZE_ISIZE) {
+            if (ctx->size_source & NGX_HTTP_SQUASH_SOURCE_ISIZE) {
                 p = ngx_cpymem(p, "isize+", 6);
             }
 
-            if (ctx->size_source & NGX_HTTP_SQUASH_SIZE_SMALLEST) {
+            if (ctx->size_source & NGX_HTTP_SQUASH_SOURCE_SMALLEST) {
                 p = ngx_cpymem(p, "smallest+", 9);
             }
 
-            if (ctx->size_source & NGX_HTTP_SQUASH_SIZE_LAYER) {
+            if (ctx->size_source & NGX_HTTP_SQUASH_SOURCE_LAYER) {
                 p = ngx_cpymem(p, "layer+", 6);
             }
 
-            if (ctx->size_source & NGX_HTTP_SQUASH_SIZE_COUNT) {
+            if (ctx->size_source & NGX_HTTP_SQUASH_SOURCE_COUNT) {
                 p = ngx_cpymem(p, "count+", 6);
             }
 
-            if (ctx->size_source & NGX_HTTP_SQUASH_SIZE_PLAIN) {
+            if (ctx->size_source & NGX_HTTP_SQUASH_SOURCE_PLAIN) {
                 p = ngx_cpymem(p, "plain+", 6);
             }
 

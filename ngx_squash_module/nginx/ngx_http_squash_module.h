@@ -15,6 +15,8 @@
  *                                  header
  *   ngx_http_squash_header.c       names, ETag, caching, ranges: the
  *                                  response header and the prefix
+ *   ngx_http_squash_pull.c         the registry API (squash_pull):
+ *                                  routes, manifests, blobs, errors
  *   ngx_http_squash_handler.c      the request and its state machine
  *   ngx_http_squash_module.c       directives, configuration, variables
  *
@@ -34,6 +36,7 @@
 #include "squash_decomp.h"
 #include "squash_layer.h"
 #include "squash_job.h"
+#include "squash_distribution.h"
 
 
 /*
@@ -54,6 +57,7 @@ typedef enum {
 
 typedef enum {
     NGX_HTTP_SQUASH_MANIFEST = 0,
+    NGX_HTTP_SQUASH_PING,               /* GET /v2/ of the registry API */
     NGX_HTTP_SQUASH_PLATFORM_MANIFEST,
     NGX_HTTP_SQUASH_CONFIG,
     NGX_HTTP_SQUASH_SIZE_PROBE,         /* size probes in flight */
@@ -85,6 +89,7 @@ typedef struct {
     ngx_uint_t                 layer_size;
     size_t                     yield_after;
     ngx_shm_zone_t            *size_cache;
+    ngx_flag_t                 pull;
 } ngx_http_squash_loc_conf_t;
 
 
@@ -108,25 +113,40 @@ typedef struct {
 #define NGX_HTTP_SQUASH_EXACT            2
 
 /* where the size of layer.tar came from, for $squash_size_source */
-#define NGX_HTTP_SQUASH_SIZE_PLAIN       0x01
-#define NGX_HTTP_SQUASH_SIZE_ISIZE       0x02
-#define NGX_HTTP_SQUASH_SIZE_COUNT       0x04
-#define NGX_HTTP_SQUASH_SIZE_CACHE       0x08
-#define NGX_HTTP_SQUASH_SIZE_MERGE       0x10
-#define NGX_HTTP_SQUASH_SIZE_SMALLEST    0x20
-#define NGX_HTTP_SQUASH_SIZE_LAYER       0x40
+#define NGX_HTTP_SQUASH_SOURCE_PLAIN       0x01
+#define NGX_HTTP_SQUASH_SOURCE_ISIZE       0x02
+#define NGX_HTTP_SQUASH_SOURCE_COUNT       0x04
+#define NGX_HTTP_SQUASH_SOURCE_CACHE       0x08
+#define NGX_HTTP_SQUASH_SOURCE_MERGE       0x10
+#define NGX_HTTP_SQUASH_SOURCE_SMALLEST    0x20
+#define NGX_HTTP_SQUASH_SOURCE_LAYER       0x40
 
 
 #define NGX_HTTP_SQUASH_PROBE_MAX   64
 
 
-/* what the size cache keeps of an image's layer.tar; 0: not known */
+/*
+ * What the size cache keeps of an image's layer.tar; 0: not known.  And
+ * for a digest the registry API served, the image it came from.
+ */
 
 typedef struct {
     uint64_t                   estimate;
     uint64_t                   exact;
     ngx_uint_t                 count;           /* the estimate failed */
+    ngx_uint_t                 stale;           /* exact and layer failed */
+    u_char                     layer[SQUASH_DIGEST_LEN];   /* its digest,
+                                                   with exact */
+    ngx_uint_t                 served;
+    u_char                     source[SQUASH_DIGEST_LEN];
 } ngx_http_squash_sizes_t;
+
+
+/* what a digest the registry API served is */
+#define NGX_HTTP_SQUASH_SERVED_OCI       1      /* an OCI manifest */
+#define NGX_HTTP_SQUASH_SERVED_DOCKER    2      /* a Docker manifest */
+#define NGX_HTTP_SQUASH_SERVED_CONFIG    3
+#define NGX_HTTP_SQUASH_SERVED_LAYER     4
 
 
 /* a size probe, several in flight at once */
@@ -148,6 +168,12 @@ typedef struct {
 typedef struct {
     ngx_http_request_t        *request;
     ngx_http_squash_state_e    state;
+
+    /* the registry API: the route, what the digest asked for is, it */
+    ngx_uint_t                 route;
+    ngx_uint_t                 served;
+    char                       want[SQUASH_DIGEST_LEN + 1];
+    const char                *api_error;
 
     ngx_str_t                  name;
     ngx_str_t                  reference;
@@ -228,6 +254,8 @@ typedef struct {
     unsigned                   header_sent:1;
     unsigned                   measuring:1;     /* a pass that only counts */
     unsigned                   ranged:1;
+    unsigned                   exact:1;         /* squash_layer_size exact,
+                                                   or the registry API */
 } ngx_http_squash_ctx_t;
 
 
@@ -254,6 +282,11 @@ ngx_int_t ngx_http_squash_cache_layer_get(ngx_shm_zone_t *zone,
     const char *digest, const char *diff_id, uint64_t *size);
 void ngx_http_squash_cache_layer_put(ngx_shm_zone_t *zone, const char *digest,
     const char *diff_id, uint64_t size, ngx_log_t *log);
+ngx_int_t ngx_http_squash_cache_served_get(ngx_shm_zone_t *zone,
+    ngx_str_t *name, const char *digest, ngx_http_squash_sizes_t *sizes);
+void ngx_http_squash_cache_served_put(ngx_shm_zone_t *zone, ngx_str_t *name,
+    const char *digest, ngx_uint_t served, const char *source,
+    ngx_log_t *log);
 
 
 /* ngx_http_squash_range.c */
@@ -315,9 +348,30 @@ ngx_int_t ngx_http_squash_send_header(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 
 
+ngx_int_t ngx_http_squash_range_header(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, off_t total);
+ngx_int_t ngx_http_squash_set_header(ngx_http_request_t *r, char *key,
+    char *value);
+
+
+/* ngx_http_squash_pull.c */
+
+ngx_int_t ngx_http_squash_pull_route(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+ngx_int_t ngx_http_squash_pull_ping(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+ngx_int_t ngx_http_squash_pull_answer(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+ngx_int_t ngx_http_squash_pull_check(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+ngx_int_t ngx_http_squash_pull_error(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, ngx_int_t status);
+
+
 /* ngx_http_squash_handler.c */
 
 ngx_int_t ngx_http_squash_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_squash_pull_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_squash_parse_platform(ngx_pool_t *pool, ngx_str_t *s,
     squash_platform_t *p);
 

@@ -17,9 +17,9 @@
  * A layer streamed before (its digest and diff_id checked) is sized from
  * the size cache, in any image that has it.
  *
- * squash_layer_size exact: the layers are merged once before the header,
- * their output counted and dropped (ctx->measuring), then again for the
- * archive.
+ * squash_layer_size exact, and the registry API: the layers are merged
+ * once before the header, their output counted, hashed and dropped
+ * (ctx->measuring), then again for the archive or the layer blob.
  *
  * The size cache remembers either, and a hit skips all of it.
  */
@@ -40,6 +40,7 @@ static uint64_t ngx_http_squash_tar_bound(uint64_t size);
 ngx_int_t
 ngx_http_squash_size_probe(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 {
+    char                         layer[SQUASH_DIGEST_LEN + 1];
     uint64_t                     size;
     ngx_int_t                    status;
     ngx_uint_t                   i, n;
@@ -59,16 +60,26 @@ ngx_http_squash_size_probe(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
         (void) ngx_http_squash_cache_get(slcf->size_cache, ctx->job.digest,
                                          &sizes);
 
-        ctx->cached_size = (slcf->layer_size == NGX_HTTP_SQUASH_EXACT)
-                           ? sizes.exact : sizes.estimate;
+        ctx->cached_size = ctx->exact ? sizes.exact : sizes.estimate;
+
+        if (ctx->cached_size && ctx->route) {
+            /* the registry API needs the layer's digest as well */
+
+            ngx_memcpy(layer, sizes.layer, SQUASH_DIGEST_LEN);
+            layer[SQUASH_DIGEST_LEN] = '\0';
+
+            if (squash_job_set_diff_id(&ctx->job, layer) != SQUASH_OK) {
+                ctx->cached_size = 0;
+            }
+        }
 
         if (ctx->cached_size) {
-            ctx->size_source = NGX_HTTP_SQUASH_SIZE_CACHE;
+            ctx->size_source = NGX_HTTP_SQUASH_SOURCE_CACHE;
             ctx->state = NGX_HTTP_SQUASH_HEADER;
             return NGX_OK;
         }
 
-        if (slcf->layer_size == NGX_HTTP_SQUASH_EXACT) {
+        if (ctx->exact) {
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "squash: counting the merged layer");
 
@@ -106,7 +117,7 @@ ngx_http_squash_size_probe(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
             p->used = 1;
             ctx->unpacked += ngx_http_squash_tar_bound(size);
-            ctx->size_source |= NGX_HTTP_SQUASH_SIZE_LAYER;
+            ctx->size_source |= NGX_HTTP_SQUASH_SOURCE_LAYER;
 
         } else if (blob->comp == SQUASH_COMP_NONE
                    || (blob->comp == SQUASH_COMP_GZIP && !ctx->count_sizes))
@@ -245,7 +256,7 @@ ngx_http_squash_probe_result(ngx_http_request_t *r,
         }
 
         ctx->unpacked += ngx_http_squash_tar_bound((uint64_t) p->total);
-        ctx->size_source |= NGX_HTTP_SQUASH_SIZE_PLAIN;
+        ctx->size_source |= NGX_HTTP_SQUASH_SOURCE_PLAIN;
         return NGX_OK;
     }
 
@@ -268,7 +279,7 @@ ngx_http_squash_probe_result(ngx_http_request_t *r,
             == SQUASH_OK)
         {
             ctx->unpacked += ngx_http_squash_tar_bound(size);
-            ctx->size_source |= NGX_HTTP_SQUASH_SIZE_ISIZE;
+            ctx->size_source |= NGX_HTTP_SQUASH_SOURCE_ISIZE;
             return NGX_OK;
         }
 
@@ -288,7 +299,7 @@ ngx_http_squash_probe_result(ngx_http_request_t *r,
                            "the smallest size, %uL", blob->digest, size);
 
             ctx->unpacked += ngx_http_squash_tar_bound(size);
-            ctx->size_source |= NGX_HTTP_SQUASH_SIZE_SMALLEST;
+            ctx->size_source |= NGX_HTTP_SQUASH_SOURCE_SMALLEST;
             return NGX_OK;
         }
 
@@ -390,7 +401,7 @@ ngx_http_squash_count_result(ngx_http_request_t *r,
     }
 
     ctx->unpacked += ngx_http_squash_tar_bound(ctx->counter.out_total);
-    ctx->size_source |= NGX_HTTP_SQUASH_SIZE_COUNT;
+    ctx->size_source |= NGX_HTTP_SQUASH_SOURCE_COUNT;
 
     return NGX_OK;
 }

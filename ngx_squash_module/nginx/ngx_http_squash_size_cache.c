@@ -13,6 +13,10 @@
  * diff_id: its tar size (no size probe for it in any image that has it)
  * and that it inflates to that diff_id (its tar is not hashed again).
  *
+ * And for the registry API (squash_pull): an image's exact size with the
+ * digest of its layer.tar, and each digest the edge served (a manifest,
+ * a config, a layer) with the image it is made from.
+ *
  *     squash_size_cache zone=squash:1m;
  */
 
@@ -173,9 +177,23 @@ ngx_http_squash_cache_put(ngx_shm_zone_t *zone, const char *digest,
         cn->sizes.estimate = sizes->estimate;
     }
 
+    if (sizes->layer[0]) {
+        ngx_memcpy(cn->sizes.layer, sizes->layer, SQUASH_DIGEST_LEN);
+    }
+
+    if (sizes->served) {
+        cn->sizes.served = sizes->served;
+        ngx_memcpy(cn->sizes.source, sizes->source, SQUASH_DIGEST_LEN);
+    }
+
     if (sizes->count) {
         cn->sizes.count = 1;
         cn->sizes.estimate = 0;
+    }
+
+    if (sizes->stale) {
+        cn->sizes.exact = 0;
+        cn->sizes.layer[0] = '\0';
     }
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
@@ -184,29 +202,59 @@ ngx_http_squash_cache_put(ngx_shm_zone_t *zone, const char *digest,
 
 /*
  * A layer's entry is keyed by the digest of "<blob digest> <diff_id>": it
- * holds only for a config that names that diff_id for that blob.
+ * holds only for a config that names that diff_id for that blob.  A
+ * served digest's, by that of "served <name> <digest>".
  */
 
 static ngx_int_t
-ngx_http_squash_cache_layer_key(const char *digest, const char *diff_id,
+ngx_http_squash_cache_key(const u_char *what, size_t len, const char *digest,
     char *key)
 {
-    u_char  buf[2 * SQUASH_DIGEST_LEN + 2], *p;
+    u_char  buf[512], *p;
 
-    if (digest == NULL || diff_id == NULL
-        || ngx_strlen(digest) != SQUASH_DIGEST_LEN
-        || ngx_strlen(diff_id) != SQUASH_DIGEST_LEN)
+    if (what == NULL || digest == NULL || len > 256
+        || ngx_strlen(digest) != SQUASH_DIGEST_LEN)
     {
         return NGX_DECLINED;
     }
 
-    p = ngx_sprintf(buf, "%s %s", digest, diff_id);
+    p = ngx_cpymem(buf, what, len);
+    p = ngx_sprintf(p, " %s", digest);
 
     if (squash_sha256_digest(buf, p - buf, key) != SQUASH_OK) {
         return NGX_ERROR;
     }
 
     return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_squash_cache_layer_key(const char *digest, const char *diff_id,
+    char *key)
+{
+    if (digest == NULL || ngx_strlen(digest) != SQUASH_DIGEST_LEN) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_squash_cache_key((u_char *) digest, SQUASH_DIGEST_LEN,
+                                     diff_id, key);
+}
+
+
+static ngx_int_t
+ngx_http_squash_cache_served_key(ngx_str_t *name, const char *digest,
+    char *key)
+{
+    u_char  buf[sizeof("served ") + 255], *p;
+
+    if (name->len > 255) {
+        return NGX_DECLINED;
+    }
+
+    p = ngx_sprintf(buf, "served %V", name);
+
+    return ngx_http_squash_cache_key(buf, p - buf, digest, key);
 }
 
 
@@ -248,6 +296,46 @@ ngx_http_squash_cache_layer_put(ngx_shm_zone_t *zone, const char *digest,
 
     ngx_memzero(&sizes, sizeof(ngx_http_squash_sizes_t));
     sizes.exact = size;
+
+    ngx_http_squash_cache_put(zone, key, &sizes, log);
+}
+
+
+/* what a digest the registry API served under name is made from */
+
+ngx_int_t
+ngx_http_squash_cache_served_get(ngx_shm_zone_t *zone, ngx_str_t *name,
+    const char *digest, ngx_http_squash_sizes_t *sizes)
+{
+    char  key[SQUASH_DIGEST_LEN + 1];
+
+    if (zone == NULL
+        || ngx_http_squash_cache_served_key(name, digest, key) != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_squash_cache_get(zone, key, sizes);
+}
+
+
+void
+ngx_http_squash_cache_served_put(ngx_shm_zone_t *zone, ngx_str_t *name,
+    const char *digest, ngx_uint_t served, const char *source,
+    ngx_log_t *log)
+{
+    char                     key[SQUASH_DIGEST_LEN + 1];
+    ngx_http_squash_sizes_t  sizes;
+
+    ngx_memzero(&sizes, sizeof(ngx_http_squash_sizes_t));
+    sizes.served = served;
+    ngx_memcpy(sizes.source, source, SQUASH_DIGEST_LEN);
+
+    if (zone == NULL
+        || ngx_http_squash_cache_served_key(name, digest, key) != NGX_OK)
+    {
+        return;
+    }
 
     ngx_http_squash_cache_put(zone, key, &sizes, log);
 }

@@ -50,9 +50,10 @@ ngx_http_squash_add_header(ngx_http_request_t *sr, char *key, char *lowcase,
 
 
 /*
- * Starts a subrequest to "<registry>/v2/<name>/<what>/<id>" with a
- * header list of its own: the client's conditional and range headers
- * must not reach the registry, and ours must.
+ * Starts a subrequest to "<registry>/v2/<name>/<what>/<id>" (or to
+ * "<registry>/v2/" where what is NULL) with a header list of its own: the
+ * client's conditional and range headers must not reach the registry,
+ * and ours must.
  */
 
 ngx_int_t
@@ -99,15 +100,21 @@ ngx_http_squash_fetch(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
     }
 
     len = slcf->registry.len + sizeof("/v2//") - 1 + ctx->name.len
-          + ngx_strlen(what) + 1 + idv->len;
+          + (what ? ngx_strlen(what) : 0) + 1 + idv->len;
 
     uri.data = ngx_pnalloc(r->pool, len);
     if (uri.data == NULL) {
         return NGX_ERROR;
     }
 
-    p = ngx_sprintf(uri.data, "%V/v2/%V/%s/%V", &slcf->registry, &ctx->name,
-                    what, idv);
+    if (what) {
+        p = ngx_sprintf(uri.data, "%V/v2/%V/%s/%V", &slcf->registry,
+                        &ctx->name, what, idv);
+
+    } else {
+        p = ngx_sprintf(uri.data, "%V/v2/", &slcf->registry);
+    }
+
     uri.len = p - uri.data;
 
     ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
@@ -191,7 +198,7 @@ ngx_http_squash_fetch(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
     sr->headers_in.accept_encoding = NULL;
 #endif
 
-    if (ngx_strcmp(what, "manifests") == 0
+    if (what && ngx_strcmp(what, "manifests") == 0
         && ngx_http_squash_add_header(sr, "Accept", "accept",
                                       SQUASH_MANIFEST_ACCEPT)
            == NULL)
@@ -438,7 +445,9 @@ ngx_http_squash_doc_status(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
         return NGX_OK;
     }
 
-    if (status == NGX_HTTP_UNAUTHORIZED || status == NGX_HTTP_FORBIDDEN) {
+    if (status == NGX_HTTP_UNAUTHORIZED || status == NGX_HTTP_FORBIDDEN
+        || status == NGX_HTTP_TOO_MANY_REQUESTS)
+    {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "squash: %s of \"%V\": registry answered %ui",
                       what, &ctx->name, status);
@@ -456,6 +465,12 @@ ngx_http_squash_doc_status(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "squash: manifest \"%V:%V\" not found",
                       &ctx->name, &ctx->reference);
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    if (status == NGX_HTTP_NOT_FOUND && ctx->state == NGX_HTTP_SQUASH_PING) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "squash: %s of \"%V\" not found", what, &ctx->name);
         return NGX_HTTP_NOT_FOUND;
     }
 

@@ -72,6 +72,18 @@ package SquashTest;
 #       certificates are not checked), or parallelN (N fast clients at
 #       once); "docker ..." loads the download into dockerd as
 #       squash_docker does
+#   --- squash_pull    one pull a line through the edge's registry API,
+#       "CLIENT NAME:TAG FIXTURE ORIGINAL [LAYERS] [creds=USER:PASS]":
+#       CLIENT is skopeo (copy by tag into an OCI layout, umoci unpack),
+#       skopeo-digest (the same by the digest skopeo inspect gives),
+#       podman (pull into vfs storage, image mount) or docker (pull into
+#       the dockerd started here, create, export); each must give the
+#       tree `umoci unpack` gives of ORIGINAL in FIXTURE, from LAYERS
+#       layers (1)
+#   --- squash_conf_refused: MESSAGE   nginx -t refuses the lines of
+#       --- squash_conf (a server's directives) with MESSAGE
+#   --- squash_pull_blob: NAME REF   the manifest's config and layer
+#       blobs: their digests and lengths, HEAD, a range, one past the end
 #
 # t/run-suite sets TEST_NGINX_SQUASH_MODULE (empty for an nginx with the
 # module built in), TEST_NGINX_TOOLS (the build
@@ -470,6 +482,189 @@ sub check {
         resume($name, trimmed($block->squash_resume));
     }
 
+    if (defined $block->squash_conf_refused) {
+        conf_refused($name, $block->squash_conf // '',
+                     trimmed($block->squash_conf_refused));
+    }
+
+    if (defined $block->squash_pull_blob) {
+        pull_blob($name, split ' ', trimmed($block->squash_pull_blob));
+    }
+
+    if (defined $block->squash_pull) {
+        for my $line (split /\n/, trimmed($block->squash_pull)) {
+            pull($name, split ' ', $line);
+        }
+    }
+}
+
+# nginx -t of a server with those directives fails, saying so
+sub conf_refused {
+    my ($name, $conf, $want) = @_;
+    my $dir = File::Temp->newdir;
+    my $bin = $ENV{TEST_NGINX_BINARY} || 'nginx';
+    my $module = $ENV{TEST_NGINX_SQUASH_MODULE}
+                 ? "load_module $ENV{TEST_NGINX_SQUASH_MODULE};\n" : '';
+
+    mkdir "$dir/logs";
+    open my $fh, '>', "$dir/nginx.conf" or die "$dir/nginx.conf: $!";
+    print $fh "${module}error_log stderr;\npid $dir/nginx.pid;\n"
+              . "events {}\nhttp {\n    server {\n$conf\n    }\n}\n";
+    close $fh;
+
+    my $out = `'$bin' -t -p '$dir/' -c '$dir/nginx.conf' 2>&1`;
+    Test::More::ok($? != 0 && index($out, $want) >= 0,
+                   "$name - nginx -t refuses: $want")
+        or Test::More::diag($out);
+}
+
+# the blobs a manifest of the registry API names
+sub pull_blob {
+    my ($name, $repo, $ref) = @_;
+
+    require JSON::PP;
+    my ($st, $h, $body) = http_request('GET', "/v2/$repo/manifests/$ref");
+    my $m = eval { JSON::PP::decode_json($body) };
+    if ($st != 200 || !$m) {
+        Test::More::fail("$name - manifest: $st $body");
+        return;
+    }
+
+    Test::More::is($h->{'docker-content-digest'},
+                   'sha256:' . Digest::SHA::sha256_hex($body),
+                   "$name - the manifest's digest");
+
+    for my $blob ($m->{config}, @{ $m->{layers} }) {
+        my $uri = "/v2/$repo/blobs/$blob->{digest}";
+
+        ($st, $h, $body) = http_request('HEAD', $uri);
+        Test::More::ok($st == 200 && $h->{'content-length'} == $blob->{size}
+                       && $h->{'docker-content-digest'} eq $blob->{digest},
+                       "$name - HEAD $blob->{digest}: $st, its length");
+
+        ($st, $h, $body) = http_request('GET', $uri);
+        Test::More::ok($st == 200 && length($body) == $blob->{size}
+                       && 'sha256:' . Digest::SHA::sha256_hex($body)
+                          eq $blob->{digest},
+                       "$name - GET $blob->{digest}: its bytes");
+    }
+
+    my $layer = $m->{layers}[0];
+    my $uri = "/v2/$repo/blobs/$layer->{digest}";
+    my (undef, undef, $whole) = http_request('GET', $uri);
+
+    ($st, $h, $body) = http_request('GET', $uri, 'Range: bytes=700-1899');
+    Test::More::ok($st == 206 && $body eq substr($whole, 700, 1200)
+                   && $h->{'content-range'} eq "bytes 700-1899/$layer->{size}",
+                   "$name - a range of the layer: $st");
+
+    ($st) = http_request('GET', $uri, "Range: bytes=$layer->{size}-");
+    Test::More::is($st, 416, "$name - a range past the layer's end");
+}
+
+# a pull through the edge's registry API: the original's tree
+sub pull {
+    my ($name, $client, $ref, $fixture, $orig, @opts) = @_;
+    my %opt = map { /^(\w+)=(.*)$/ ? ($1 => $2) : (layers => $_) } @opts;
+    my $layers = $opt{layers} // 1;
+    my $edge = "127.0.0.1:$ENV{TEST_NGINX_SERVER_PORT}";
+    my $what = "$name - $client pull of $ref";
+
+    (my $bin = $client) =~ s/-.*//;
+    $bin = 'dockerd' if $bin eq 'docker';
+    have_client($name, $bin) or return;
+
+    my $theirs = umoci_tree($name, $fixture, $orig) // return;
+    my $creds = $opt{creds} ? "--creds '$opt{creds}'" : '';
+    my $dir = File::Temp->newdir;
+    my ($out, $tree);
+
+    if ($client =~ /^skopeo/) {
+        require JSON::PP;
+        my $inspect = `skopeo inspect --tls-verify=false $creds 'docker://$edge/$ref' 2>&1`;
+        my $info = eval { JSON::PP::decode_json($inspect) };
+        if (!$info) {
+            Test::More::fail("$what - skopeo inspect");
+            Test::More::diag($inspect);
+            return;
+        }
+
+        Test::More::is(scalar @{ $info->{Layers} }, $layers,
+                       "$what - $layers layer(s)");
+
+        my $src = "docker://$edge/$ref";
+        if ($client eq 'skopeo-digest') {
+            ($src = "docker://$edge/$ref") =~ s/:[^:\/]+$//;
+            $src .= '@' . $info->{Digest};
+        }
+
+        (my $src_creds = $creds) =~ s/--creds/--src-creds/;
+        $out = `skopeo copy --quiet --src-tls-verify=false $src_creds '$src' 'oci:$dir/oci:x' 2>&1`
+               . `umoci unpack --image '$dir/oci:x' '$dir/bundle' 2>&1`;
+        if ($? != 0) {
+            Test::More::fail("$what - skopeo copy $src");
+            Test::More::diag($out);
+            return;
+        }
+
+        $tree = tool('tree', "$dir/bundle/rootfs");
+
+    } elsif ($client eq 'podman') {
+        my @podman = ('podman', '--storage-driver', 'vfs', '--root',
+                      "$dir/root", '--runroot', "$dir/run",
+                      '--cgroup-manager', 'cgroupfs', '--events-backend',
+                      'file');
+
+        $out = `@podman pull --quiet --tls-verify=false $creds '$edge/$ref' 2>&1`;
+        if ($? != 0) {
+            Test::More::fail("$what - podman pull");
+            Test::More::diag($out);
+            return;
+        }
+
+        my $n = `@podman image inspect --format '{{len .RootFS.Layers}}' '$edge/$ref' 2>&1`;
+        chomp $n;
+        Test::More::is($n, $layers, "$what - $layers layer(s)");
+
+        my $mnt = `@podman image mount '$edge/$ref' 2>&1`;
+        chomp $mnt;
+        if ($? != 0 || !-d $mnt) {
+            Test::More::fail("$what - podman image mount: $mnt");
+            return;
+        }
+
+        $tree = tool('tree', $mnt);
+        system("@podman image unmount '$edge/$ref' >/dev/null 2>&1");
+
+    } else {
+        if (!start_dockerd()) {
+            Test::More::fail("$what - dockerd starts");
+            return;
+        }
+
+        if ($opt{creds}) {
+            my ($user, $pass) = split /:/, $opt{creds}, 2;
+            docker('login', '-u', "'$user'", '-p', "'$pass'", $edge);
+        }
+
+        $out = docker('pull', "'$edge/$ref'");
+        if ($? != 0) {
+            Test::More::fail("$what - docker pull");
+            Test::More::diag($out);
+            return;
+        }
+
+        my $n = docker('image', 'inspect', '--format',
+                       "'{{len .RootFS.Layers}}'", "'$edge/$ref'");
+        chomp $n;
+        Test::More::is($n, $layers, "$what - $layers layer(s)");
+
+        $tree = docker_tree($name, $fixture, $orig, "$edge/$ref");
+        docker('rmi', "'$edge/$ref'");
+        docker('logout', $edge) if $opt{creds};
+    }
+
+    Test::More::is($tree, $theirs, "$what - the tree of $orig");
 }
 
 # the digests of earlier blocks' downloads, by key
@@ -1007,24 +1202,7 @@ sub docker_load {
                    "$name - docker load gives $loaded")
         or Test::More::diag($out);
 
-    my $id = docker('create', '--entrypoint', 'true', "'$loaded'");
-    chomp $id;
-
-    my $dir = File::Temp->newdir;
-    $out = docker('export', $id, '|', 'bsdtar', '-C', "'$dir'",
-                  '--numeric-owner', '-xpf', '-');
-
-    # what docker adds to every container
-    my %theirs = map { (/ (\S+)$/)[0] => 1 }
-                 split /\n/, umoci_tree($name, $fixture, $ref);
-    my @ours = grep {
-        my ($p) = / (\S+)$/;
-        $theirs{$p} || $p !~ m{^(\.dockerenv|dev|dev/.*|etc|etc/hostname
-                                 |etc/hosts|etc/mtab|etc/resolv\.conf|proc
-                                 |sys)$}x
-    } split /\n/, tool('tree', "$dir");
-
-    Test::More::is(join('', map { "$_\n" } @ours),
+    Test::More::is(docker_tree($name, $fixture, $ref, $loaded),
                    umoci_tree($name, $fixture, $ref),
                    "$name - docker export gives the tree of $ref");
 
@@ -1038,8 +1216,31 @@ sub docker_load {
                               "$name - docker inspect: $k");
     }
 
-    docker('rm', $id);
     docker('rmi', "'$loaded'");
+}
+
+# the tree of a container of image, less what docker adds to every one
+sub docker_tree {
+    my ($name, $fixture, $ref, $image) = @_;
+
+    my $id = docker('create', '--entrypoint', 'true', "'$image'");
+    chomp $id;
+
+    my $dir = File::Temp->newdir;
+    docker('export', $id, '|', 'bsdtar', '-C', "'$dir'", '--numeric-owner',
+           '-xpf', '-');
+    docker('rm', $id);
+
+    my %theirs = map { (/ (\S+)$/)[0] => 1 }
+                 split /\n/, umoci_tree($name, $fixture, $ref) // '';
+    my @ours = grep {
+        my ($p) = / (\S+)$/;
+        $theirs{$p} || $p !~ m{^(\.dockerenv|dev|dev/.*|etc|etc/hostname
+                                 |etc/hosts|etc/mtab|etc/resolv\.conf|proc
+                                 |sys)$}x
+    } split /\n/, tool('tree', "$dir");
+
+    return join('', map { "$_\n" } @ours);
 }
 
 sub podman_load {

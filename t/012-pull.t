@@ -1,0 +1,237 @@
+# The registry API (squash_pull): skopeo, podman and docker pull squashed
+# images from the edge, by tag and by digest, each getting the tree
+# `umoci unpack` gives of the original, from one layer; manifests in OCI
+# and Docker schema 2 by Accept; layer blobs with exact lengths and
+# ranges; the API's JSON errors; credentials through to an htpasswd
+# registry; a digest the edge never served is unknown.
+
+use lib 't/lib';
+use Test::Nginx::Socket 'no_plan';
+use SquashTest;
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    $block->set_value('config', <<'END') unless defined $block->config;
+    location /v2/ {
+        squash_pull;
+        squash_registry /_registry;
+        squash_size_cache zone=pull:1m;
+    }
+
+    location /_registry/ {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_REGISTRY_PORT/;
+        proxy_buffering off;
+    }
+END
+});
+
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: the API version check: the registry's answer
+--- request
+GET /v2/
+--- response_headers
+Docker-Distribution-API-Version: registry/2.0
+Content-Type: application/json
+--- response_body chomp
+{}
+
+
+
+=== TEST 2: a manifest by tag: OCI, one uncompressed layer
+--- request
+GET /v2/registry/five/manifests/v1
+--- more_headers
+Accept: application/vnd.oci.image.manifest.v1+json
+--- response_headers
+Content-Type: application/vnd.oci.image.manifest.v1+json
+Docker-Distribution-API-Version: registry/2.0
+--- response_headers_like
+Docker-Content-Digest: sha256:[0-9a-f]{64}
+--- response_body_like chomp
+^\{"config":\{"digest":"sha256:[0-9a-f]{64}","mediaType":"application/vnd\.oci\.image\.config\.v1\+json","size":\d+\},"layers":\[\{"digest":"sha256:[0-9a-f]{64}","mediaType":"application/vnd\.oci\.image\.layer\.v1\.tar","size":\d+\}\],"mediaType":"application/vnd\.oci\.image\.manifest\.v1\+json","schemaVersion":2\}$
+
+
+
+=== TEST 3: Docker schema 2 for a client that accepts only that
+--- request
+GET /v2/registry/five/manifests/v1
+--- more_headers
+Accept: application/vnd.docker.distribution.manifest.v2+json
+--- response_headers
+Content-Type: application/vnd.docker.distribution.manifest.v2+json
+--- response_body_like chomp
+"mediaType":"application/vnd\.docker\.image\.rootfs\.diff\.tar"
+
+
+
+=== TEST 4: HEAD of a manifest: its digest and length, no body
+--- request
+HEAD /v2/registry/five/manifests/v1
+--- response_headers_like
+Docker-Content-Digest: sha256:[0-9a-f]{64}
+Content-Length: \d+
+--- response_body chomp
+
+
+
+=== TEST 5: an unknown tag: the API's MANIFEST_UNKNOWN
+--- request
+GET /v2/registry/five/manifests/nosuchtag
+--- error_code: 404
+--- response_headers
+Content-Type: application/json
+--- response_body_like chomp
+^\{"errors":\[\{"code":"MANIFEST_UNKNOWN","message":"[^"]+"\}\]\}$
+
+
+
+=== TEST 6: a blob never served here: BLOB_UNKNOWN
+--- request
+GET /v2/registry/five/blobs/sha256:0000000000000000000000000000000000000000000000000000000000000000
+--- error_code: 404
+--- response_body_like chomp
+"code":"BLOB_UNKNOWN"
+
+
+
+=== TEST 7: a manifest digest never served here (the original's):
+MANIFEST_UNKNOWN
+--- request
+GET /v2/registry/five/manifests/sha256:f5dada157935cec5e07d9ad4949cdea24f60448ff527ae05f75fdfd7de4474ea
+--- error_code: 404
+--- response_body_like chomp
+"code":"MANIFEST_UNKNOWN"
+
+
+
+=== TEST 8: an invalid name
+--- request
+GET /v2/Registry/five/manifests/v1
+--- error_code: 400
+--- response_body_like chomp
+"code":"NAME_INVALID"
+
+
+
+=== TEST 9: a blob by a tag
+--- request
+GET /v2/registry/five/blobs/v1
+--- error_code: 400
+--- response_body_like chomp
+"code":"DIGEST_INVALID"
+
+
+
+=== TEST 10: a route the edge does not serve
+--- request
+GET /v2/registry/five/referrers/sha256:0000000000000000000000000000000000000000000000000000000000000000
+--- error_code: 404
+--- response_body_like chomp
+"code":"UNSUPPORTED"
+
+
+
+=== TEST 11: a delete: the edge is read-only
+--- request
+DELETE /v2/registry/five/manifests/v1
+--- error_code: 405
+--- response_body_like chomp
+"code":"UNSUPPORTED"
+
+
+
+=== TEST 12: the tags: the registry's list
+--- request
+GET /v2/registry/five/tags/list
+--- response_headers
+Content-Type: application/json
+--- response_body_like chomp
+^\{"name":"registry/five","tags":\["v1"\]\}$
+
+
+
+=== TEST 13: skopeo by tag and by digest; podman; docker
+--- request
+GET /v2/
+--- squash_pull
+skopeo registry/five:v1 registry registry/five:v1
+skopeo-digest registry/five:v1 registry registry/five:v1
+podman registry/five:v1 registry registry/five:v1
+docker registry/five:v1 registry registry/five:v1
+--- timeout: 120
+
+
+
+=== TEST 14: whiteouts, opaque dirs, hard links: every client
+--- request
+GET /v2/
+--- squash_pull
+skopeo registry/layered:v1 registry registry/layered:v1
+podman registry/layered:v1 registry registry/layered:v1
+docker registry/layered:v1 registry registry/layered:v1
+--- timeout: 120
+
+
+
+=== TEST 15: plain and gzip layers; a Docker-format original
+--- request
+GET /v2/
+--- squash_pull
+skopeo registry/mixed:v1 registry registry/mixed:v1
+skopeo registry/docker:v1 registry registry/docker:v1
+--- timeout: 60
+
+
+
+=== TEST 16: the layer blob: exact length, HEAD, a range, its digest
+--- request
+GET /v2/
+--- squash_pull_blob: registry/five v1
+--- timeout: 30
+
+
+
+=== TEST 17: an htpasswd registry: 401 and its challenge without
+credentials, pulls with them
+--- config
+    location /v2/ {
+        squash_pull;
+        squash_registry /_registry;
+        squash_size_cache zone=pull:1m;
+    }
+
+    location /_registry/ {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_AUTH_REGISTRY_PORT/;
+        proxy_buffering off;
+    }
+--- request
+GET /v2/registry/five/manifests/v1
+--- error_code: 401
+--- response_headers
+WWW-Authenticate: Basic realm="squash-test"
+--- response_body_like chomp
+"code":"UNAUTHORIZED"
+--- squash_pull
+skopeo registry/five:v1 registry registry/five:v1 creds=squash:s3cret
+podman registry/five:v1 registry registry/five:v1 creds=squash:s3cret
+docker registry/five:v1 registry registry/five:v1 creds=squash:s3cret
+--- timeout: 120
+
+
+
+=== TEST 18: squash_pull needs a size cache and a registry
+--- request
+GET /v2/
+--- squash_conf
+        location /v2/ {
+            squash_pull;
+            squash_registry /_registry;
+        }
+--- squash_conf_refused: "squash_pull" requires "squash_size_cache"
