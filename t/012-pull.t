@@ -156,7 +156,7 @@ Content-Type: application/json
 
 
 
-=== TEST 13: skopeo by tag and by digest; podman; docker
+=== TEST 13: skopeo by tag and by digest; podman; docker; ctr
 --- request
 GET /v2/
 --- squash_pull
@@ -164,6 +164,7 @@ skopeo registry/five:v1 registry registry/five:v1
 skopeo-digest registry/five:v1 registry registry/five:v1
 podman registry/five:v1 registry registry/five:v1
 docker registry/five:v1 registry registry/five:v1
+ctr registry/five:v1 registry registry/five:v1
 --- timeout: 120
 
 
@@ -175,6 +176,7 @@ GET /v2/
 skopeo registry/layered:v1 registry registry/layered:v1
 podman registry/layered:v1 registry registry/layered:v1
 docker registry/layered:v1 registry registry/layered:v1
+ctr registry/layered:v1 registry registry/layered:v1
 --- timeout: 120
 
 
@@ -222,6 +224,7 @@ WWW-Authenticate: Basic realm="squash-test"
 skopeo registry/five:v1 registry registry/five:v1 creds=squash:s3cret
 podman registry/five:v1 registry registry/five:v1 creds=squash:s3cret
 docker registry/five:v1 registry registry/five:v1 creds=squash:s3cret
+ctr registry/five:v1 registry registry/five:v1 creds=squash:s3cret
 --- timeout: 120
 
 

@@ -76,10 +76,12 @@ package SquashTest;
 #       "CLIENT NAME:TAG FIXTURE ORIGINAL [LAYERS] [creds=USER:PASS]":
 #       CLIENT is skopeo (copy by tag into an OCI layout, umoci unpack),
 #       skopeo-digest (the same by the digest skopeo inspect gives),
-#       podman (pull into vfs storage, image mount) or docker (pull into
-#       the dockerd started here, create, export); each must give the
-#       tree `umoci unpack` gives of ORIGINAL in FIXTURE, from LAYERS
-#       layers (1)
+#       podman (pull into vfs storage, image mount), docker (pull into
+#       the dockerd started here, create, export) or ctr (pull into the
+#       containerd started here, native snapshotter, images mount); each
+#       must give the tree `umoci unpack` gives of ORIGINAL in FIXTURE,
+#       from LAYERS layers (1); platform=OS/ARCH[/VARIANT] pulls that
+#       platform
 #   --- squash_conf_refused: MESSAGE   nginx -t refuses the lines of
 #       --- squash_conf (a server's directives) with MESSAGE
 #   --- squash_pull_blob: NAME REF   the manifest's config and layer
@@ -572,16 +574,21 @@ sub pull {
 
     (my $bin = $client) =~ s/-.*//;
     $bin = 'dockerd' if $bin eq 'docker';
+    $bin = 'containerd' if $bin eq 'ctr';
     have_client($name, $bin) or return;
 
     my $theirs = umoci_tree($name, $fixture, $orig) // return;
     my $creds = $opt{creds} ? "--creds '$opt{creds}'" : '';
+    my $platform = $opt{platform} ? "--platform '$opt{platform}'" : '';
     my $dir = File::Temp->newdir;
     my ($out, $tree);
 
     if ($client =~ /^skopeo/) {
         require JSON::PP;
-        my $inspect = `skopeo inspect --tls-verify=false $creds 'docker://$edge/$ref' 2>&1`;
+        my ($os, $arch, $variant) = split m{/}, $opt{platform} // '';
+        my $over = ($os ? "--override-os $os --override-arch $arch" : '')
+                   . ($variant ? " --override-variant $variant" : '');
+        my $inspect = `skopeo $over inspect --tls-verify=false $creds 'docker://$edge/$ref' 2>&1`;
         my $info = eval { JSON::PP::decode_json($inspect) };
         if (!$info) {
             Test::More::fail("$what - skopeo inspect");
@@ -599,7 +606,7 @@ sub pull {
         }
 
         (my $src_creds = $creds) =~ s/--creds/--src-creds/;
-        $out = `skopeo copy --quiet --src-tls-verify=false $src_creds '$src' 'oci:$dir/oci:x' 2>&1`
+        $out = `skopeo $over copy --quiet --src-tls-verify=false $src_creds '$src' 'oci:$dir/oci:x' 2>&1`
                . `umoci unpack --image '$dir/oci:x' '$dir/bundle' 2>&1`;
         if ($? != 0) {
             Test::More::fail("$what - skopeo copy $src");
@@ -615,7 +622,7 @@ sub pull {
                       '--cgroup-manager', 'cgroupfs', '--events-backend',
                       'file');
 
-        $out = `@podman pull --quiet --tls-verify=false $creds '$edge/$ref' 2>&1`;
+        $out = `@podman pull --quiet --tls-verify=false $creds $platform '$edge/$ref' 2>&1`;
         if ($? != 0) {
             Test::More::fail("$what - podman pull");
             Test::More::diag($out);
@@ -636,6 +643,44 @@ sub pull {
         $tree = tool('tree', $mnt);
         system("@podman image unmount '$edge/$ref' >/dev/null 2>&1");
 
+    } elsif ($client eq 'ctr') {
+        if (!start_containerd()) {
+            Test::More::fail("$what - containerd starts");
+            return;
+        }
+
+        my $user = $opt{creds} ? "--user '$opt{creds}'" : '';
+        $out = ctr('images', 'pull', '--plain-http', '--snapshotter',
+                   'native', $user, $platform, "'$edge/$ref'");
+        if ($? != 0) {
+            Test::More::fail("$what - ctr images pull");
+            Test::More::diag($out);
+            return;
+        }
+
+        my $mnt = "$dir/mnt";
+        mkdir $mnt;
+        $out = ctr('images', 'mount', '--snapshotter', 'native', $platform,
+                   "'$edge/$ref'", "'$mnt'");
+        if ($? != 0) {
+            Test::More::fail("$what - ctr images mount");
+            Test::More::diag($out);
+            return;
+        }
+
+        $tree = tool('tree', $mnt);
+        ctr('images', 'unmount', "'$mnt'");
+
+        # the layers of the snapshot it made: one a line of the chain
+        $out = ctr('snapshots', '--snapshotter', 'native', 'ls');
+        ctr('images', 'rm', '--sync', "'$edge/$ref'");
+        ctr('snapshots', '--snapshotter', 'native', 'rm', $_)
+            for reverse map { (split)[0] } grep { /Committed/ }
+                        split /\n/, $out;
+
+        my @chain = grep { /Committed/ } split /\n/, $out;
+        Test::More::is(scalar @chain, $layers, "$what - $layers layer(s)");
+
     } else {
         if (!start_dockerd()) {
             Test::More::fail("$what - dockerd starts");
@@ -647,7 +692,7 @@ sub pull {
             docker('login', '-u', "'$user'", '-p', "'$pass'", $edge);
         }
 
-        $out = docker('pull', "'$edge/$ref'");
+        $out = docker('pull', $platform, "'$edge/$ref'");
         if ($? != 0) {
             Test::More::fail("$what - docker pull");
             Test::More::diag($out);
@@ -1185,6 +1230,51 @@ END {
     if ($DockerPid) {
         kill 'TERM', $DockerPid;
         waitpid $DockerPid, 0;
+    }
+}
+
+my ($ContainerdDir, $ContainerdPid);
+
+sub ctr {
+    my @args = @_;
+    return `ctr -a '$ContainerdDir/containerd.sock' @args 2>&1`;
+}
+
+# containerd without its CRI plugin, its state in a directory of its own
+sub start_containerd {
+    return 1 if $ContainerdPid;
+
+    $ContainerdDir = File::Temp->newdir('/tmp/squash-containerd-XXXXXX');
+    open my $fh, '>', "$ContainerdDir/config.toml" or die $!;
+    print $fh "version = 2\nroot = \"$ContainerdDir/root\"\n"
+              . "state = \"$ContainerdDir/state\"\n"
+              . "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n"
+              . "[grpc]\n  address = \"$ContainerdDir/containerd.sock\"\n";
+    close $fh;
+
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>', "$ContainerdDir/containerd.log";
+        open STDERR, '>&', \*STDOUT;
+        exec 'containerd', '-c', "$ContainerdDir/config.toml";
+        exit 127;
+    }
+    $ContainerdPid = $pid;
+
+    for (1 .. 300) {
+        ctr('version');
+        return 1 if $? == 0;
+        Time::HiRes::sleep(0.1);
+    }
+
+    Test::More::diag(`cat '$ContainerdDir/containerd.log'`);
+    return 0;
+}
+
+END {
+    if ($ContainerdPid) {
+        kill 'TERM', $ContainerdPid;
+        waitpid $ContainerdPid, 0;
     }
 }
 
