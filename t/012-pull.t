@@ -191,7 +191,38 @@ skopeo registry/docker:v1 registry registry/docker:v1
 
 
 
-=== TEST 16: the layer blob: exact length, HEAD, a range, its digest
+=== TEST 16: an index: an index of squashed images, each platform's own
+--- request
+GET /v2/registry/multi/manifests/v1
+--- response_headers
+Content-Type: application/vnd.oci.image.index.v1+json
+--- response_body_like chomp
+^\{"manifests":\[\{"digest":"sha256:[0-9a-f]{64}","mediaType":"application/vnd\.oci\.image\.manifest\.v1\+json","platform":\{"architecture":"amd64","os":"linux"\},"size":\d+\},\{[^]]+"variant":"v8"\},"size":\d+\},\{[^]]+"variant":"v7"\},"size":\d+\}\],"mediaType":"application/vnd\.oci\.image\.index\.v1\+json","schemaVersion":2\}$
+--- squash_pull
+skopeo registry/multi:v1 registry registry/multi-arm64:v1 platform=linux/arm64/v8
+skopeo registry/multi:v1 registry registry/multi-amd64:v1 platform=linux/amd64
+skopeo-digest registry/multi:v1 registry registry/multi-arm:v1 platform=linux/arm/v7
+podman registry/multi:v1 registry registry/multi-arm64:v1 platform=linux/arm64
+docker registry/multi:v1 registry registry/multi-arm:v1 platform=linux/arm/v7
+ctr registry/multi:v1 registry registry/multi-arm64:v1 platform=linux/arm64
+--- timeout: 120
+
+
+
+=== TEST 17: an index for a client that accepts only Docker's types: a
+manifest list
+--- request
+GET /v2/registry/multi/manifests/v1
+--- more_headers
+Accept: application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json
+--- response_headers
+Content-Type: application/vnd.docker.distribution.manifest.list.v2+json
+--- response_body_like chomp
+"mediaType":"application/vnd\.docker\.distribution\.manifest\.v2\+json"
+
+
+
+=== TEST 18: the layer blob: exact length, HEAD, a range, its digest
 --- request
 GET /v2/
 --- squash_pull_blob: registry/five v1
@@ -199,7 +230,7 @@ GET /v2/
 
 
 
-=== TEST 17: an htpasswd registry: 401 and its challenge without
+=== TEST 19: an htpasswd registry: 401 and its challenge without
 credentials, pulls with them
 --- config
     location /v2/ {
@@ -229,7 +260,7 @@ ctr registry/five:v1 registry registry/five:v1 creds=squash:s3cret
 
 
 
-=== TEST 18: squash_pull needs a size cache and a registry
+=== TEST 20: squash_pull needs a size cache and a registry
 --- request
 GET /v2/
 --- squash_conf

@@ -23,6 +23,8 @@ static int squash_err(char *err, const char *fmt, ...)
 static json_t *squash_json_load(const char *data, size_t len, char *err);
 static char *squash_json_dump(json_t *v, size_t *len);
 static char *squash_doc_pack(size_t *len, const char *fmt, ...);
+static int squash_index_items(json_t *root, squash_manifest_t *m,
+    char *err);
 static int squash_index_select(json_t *root, const squash_platform_t *p,
     squash_blob_t *chosen, char *err);
 
@@ -332,12 +334,13 @@ squash_manifest_parse(const char *data, size_t len,
     {
         m->kind = SQUASH_DOC_INDEX;
 
-        if (platform == NULL) {
-            squash_err(err, "an index, and no platform to choose by");
+        if (squash_index_items(root, m, err) != SQUASH_OK) {
             goto done;
         }
 
-        rc = squash_index_select(root, platform, &m->chosen, err);
+        rc = (platform == NULL)
+             ? SQUASH_INDEX
+             : squash_index_select(root, platform, &m->chosen, err);
         goto done;
     }
 
@@ -419,9 +422,19 @@ done:
 void
 squash_manifest_free(squash_manifest_t *m)
 {
+    size_t  i;
+
     free(m->layers);
     m->layers = NULL;
     m->nlayers = 0;
+
+    for (i = 0; i < m->nitems; i++) {
+        json_decref(m->items[i].platform);
+    }
+
+    free(m->items);
+    m->items = NULL;
+    m->nitems = 0;
 }
 
 
@@ -429,6 +442,48 @@ static int
 squash_str_eq(json_t *v, const char *s)
 {
     return json_is_string(v) && strcmp(json_string_value(v), s) == 0;
+}
+
+
+static int
+squash_index_items(json_t *root, squash_manifest_t *m, char *err)
+{
+    size_t   i, n;
+    json_t  *list, *item, *pl, *mt;
+
+    list = json_object_get(root, "manifests");
+    n = json_array_size(list);
+
+    m->items = calloc(n ? n : 1, sizeof(squash_index_item_t));
+    if (m->items == NULL) {
+        return squash_err(err, "out of memory");
+    }
+
+    json_array_foreach(list, i, item) {
+        pl = json_object_get(item, "platform");
+        mt = json_object_get(item, "mediaType");
+
+        if (!json_is_string(json_object_get(pl, "os"))
+            || !json_is_string(json_object_get(pl, "architecture"))
+            || squash_str_eq(json_object_get(pl, "os"), "unknown")
+            || (mt && !squash_str_eq(mt, SQUASH_MT_OCI_MANIFEST)
+                && !squash_str_eq(mt, SQUASH_MT_DOCKER_MANIFEST)))
+        {
+            continue;
+        }
+
+        if (squash_blob_parse(item, &m->items[m->nitems].source, "manifest",
+                              i, err)
+            != SQUASH_OK)
+        {
+            return SQUASH_ERROR;
+        }
+
+        m->items[m->nitems].platform = json_incref(pl);
+        m->nitems++;
+    }
+
+    return SQUASH_OK;
 }
 
 
@@ -727,6 +782,48 @@ squash_doc_docker_manifest(const char *config_hex, size_t config_size,
                                      SQUASH_MT_DOCKER_CONFIG,
                                      SQUASH_MT_DOCKER_LAYER, config_hex,
                                      config_size, layer_hex, layer_size, len);
+}
+
+
+char *
+squash_doc_index(int docker, const squash_index_item_t *items, size_t n,
+    size_t *len)
+{
+    char    *s;
+    size_t   i;
+    json_t  *list, *entry, *root;
+
+    list = json_array();
+    if (list == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < n; i++) {
+        entry = json_pack("{s:s, s:s, s:I, s:O}",
+                          "mediaType", docker ? SQUASH_MT_DOCKER_MANIFEST
+                                              : SQUASH_MT_OCI_MANIFEST,
+                          "digest", items[i].digest,
+                          "size", (json_int_t) items[i].size,
+                          "platform", items[i].platform);
+
+        if (entry == NULL || json_array_append_new(list, entry) != 0) {
+            json_decref(list);
+            return NULL;
+        }
+    }
+
+    root = json_pack("{s:i, s:s, s:o}", "schemaVersion", 2,
+                     "mediaType", docker ? SQUASH_MT_DOCKER_LIST
+                                         : SQUASH_MT_OCI_INDEX,
+                     "manifests", list);
+    if (root == NULL) {
+        return NULL;
+    }
+
+    s = squash_json_dump(root, len);
+    json_decref(root);
+
+    return s;
 }
 
 

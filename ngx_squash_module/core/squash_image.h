@@ -57,12 +57,26 @@ typedef struct {
 } squash_blob_t;
 
 
+/* an image of an index, and the manifest it is served as squashed */
+
 typedef struct {
-    squash_doc_e    kind;
-    squash_blob_t   chosen;     /* an index: the platform's manifest */
-    squash_blob_t   config;
-    squash_blob_t  *layers;
-    size_t          nlayers;
+    squash_blob_t   source;
+    json_t         *platform;
+    char            digest[SQUASH_DIGEST_LEN + 1];
+    size_t          size;
+} squash_index_item_t;
+
+
+typedef struct {
+    squash_doc_e          kind;
+    squash_blob_t         chosen;   /* an index: the platform's manifest */
+    squash_blob_t         config;
+    squash_blob_t        *layers;
+    size_t                nlayers;
+
+    /* an index: its images, those of known platforms */
+    squash_index_item_t  *items;
+    size_t                nitems;
 } squash_manifest_t;
 
 
@@ -93,10 +107,12 @@ int squash_platform_parse(char *s, squash_platform_t *p);
 
 /*
  * Parses a manifest or an index, in one pass.  SQUASH_OK for an image
- * manifest; SQUASH_INDEX for an index, with m->chosen the manifest for the
- * platform (one without a variant wins where none is asked for);
- * SQUASH_NOT_FOUND when the index has none; SQUASH_UNSUPPORTED (schema1
- * and other kinds, err says which) or SQUASH_ERROR.
+ * manifest; SQUASH_INDEX for an index, with m->items its image manifests
+ * (not attestations: their platform is "unknown") and m->chosen the one
+ * for the platform (one without a variant wins where none is asked for;
+ * none chosen where platform is NULL); SQUASH_NOT_FOUND when the index
+ * has none; SQUASH_UNSUPPORTED (schema1 and other kinds, err says which)
+ * or SQUASH_ERROR.
  */
 int squash_manifest_parse(const char *data, size_t len,
     const squash_platform_t *platform, size_t max_layers,
@@ -123,6 +139,9 @@ char *squash_doc_oci_manifest(const char *config_hex, size_t config_size,
     const char *layer_hex, uint64_t layer_size, size_t *len);
 char *squash_doc_docker_manifest(const char *config_hex, size_t config_size,
     const char *layer_hex, uint64_t layer_size, size_t *len);
+/* an index (OCI, or a Docker manifest list) of the items' manifests */
+char *squash_doc_index(int docker, const squash_index_item_t *items,
+    size_t n, size_t *len);
 char *squash_doc_oci_index(const char *manifest_hex, size_t manifest_size,
     const char *image_name, const char *ref_name, size_t *len);
 

@@ -14,6 +14,7 @@
 #include "squash_job.h"
 
 
+static void squash_job_items_free(squash_job_t *j);
 static int squash_job_created_by(squash_job_t *j, const char *name,
     size_t name_len);
 static int squash_job_err(squash_job_t *j, int rc, const char *fmt, ...)
@@ -66,6 +67,23 @@ squash_job_free(squash_job_t *j)
     free(j->docs.manifest);
     j->docs.config = NULL;
     j->docs.manifest = NULL;
+
+    squash_job_items_free(j);
+}
+
+
+static void
+squash_job_items_free(squash_job_t *j)
+{
+    size_t  i;
+
+    for (i = 0; i < j->nitems; i++) {
+        json_decref(j->items[i].platform);
+    }
+
+    free(j->items);
+    j->items = NULL;
+    j->nitems = 0;
 }
 
 
@@ -95,8 +113,8 @@ squash_job_manifest(squash_job_t *j, const char *data, size_t len,
 
     squash_manifest_free(&j->manifest);
 
-    rc = squash_manifest_parse(data, len, platform, max_layers, &j->manifest,
-                               j->err);
+    rc = squash_manifest_parse(data, len, j->whole_index ? NULL : platform,
+                               max_layers, &j->manifest, j->err);
 
     if (rc == SQUASH_INDEX && j->from_index) {
         return squash_job_err(j, SQUASH_ERROR, "the index points to another "
@@ -105,6 +123,16 @@ squash_job_manifest(squash_job_t *j, const char *data, size_t len,
 
     if (rc == SQUASH_INDEX) {
         j->from_index = 1;
+
+        if (j->whole_index) {
+            squash_job_items_free(j);
+            j->items = j->manifest.items;
+            j->nitems = j->manifest.nitems;
+            j->manifest.items = NULL;
+            j->manifest.nitems = 0;
+            j->item = 0;
+            memcpy(j->index_digest, digest, SQUASH_DIGEST_LEN + 1);
+        }
     }
 
     if (rc != SQUASH_OK) {
@@ -172,6 +200,91 @@ squash_job_config(squash_job_t *j, const char *data, size_t len,
     {
         return squash_job_err(j, SQUASH_ERROR, "out of memory");
     }
+
+    return SQUASH_OK;
+}
+
+
+int
+squash_job_index_next(squash_job_t *j)
+{
+    if (j->item >= j->nitems) {
+        return SQUASH_DONE;
+    }
+
+    j->manifest.chosen = j->items[j->item].source;
+
+    return SQUASH_OK;
+}
+
+
+int
+squash_job_index_add(squash_job_t *j)
+{
+    size_t                merge_memory;
+    squash_warn_pt        warn;
+    void                 *warn_data;
+    squash_job_t          keep;
+    squash_index_item_t  *it;
+
+    if (j->item >= j->nitems || j->docs.manifest == NULL) {
+        return squash_job_err(j, SQUASH_ERROR, "no image to add");
+    }
+
+    it = &j->items[j->item];
+    memcpy(it->digest, j->docs.manifest_digest, SQUASH_DIGEST_LEN + 1);
+    it->size = j->docs.manifest_len;
+
+    /* the job made new, with the index and how it is served */
+
+    keep = *j;
+    merge_memory = j->merge_memory;
+    warn = j->warn;
+    warn_data = j->warn_data;
+
+    j->items = NULL;
+    j->nitems = 0;
+    squash_job_free(j);
+
+    if (squash_job_init(j, merge_memory, warn, warn_data) != SQUASH_OK) {
+        j->items = keep.items;
+        j->nitems = keep.nitems;
+        return SQUASH_ERROR;
+    }
+
+    j->items = keep.items;
+    j->nitems = keep.nitems;
+    j->item = keep.item + 1;
+    memcpy(j->index_digest, keep.index_digest, SQUASH_DIGEST_LEN + 1);
+    j->from_index = 1;
+    j->whole_index = 1;
+    j->plain_config = keep.plain_config;
+
+    return SQUASH_OK;
+}
+
+
+int
+squash_job_index_doc(squash_job_t *j, int docker)
+{
+    squash_job_docs_t  *d;
+
+    d = &j->docs;
+
+    free(d->manifest);
+
+    d->manifest = squash_doc_index(docker, j->items, j->nitems,
+                                   &d->manifest_len);
+
+    if (d->manifest == NULL
+        || squash_sha256_digest(d->manifest, d->manifest_len,
+                                d->manifest_digest)
+           != SQUASH_OK)
+    {
+        return squash_job_err(j, SQUASH_ERROR, "out of memory");
+    }
+
+    d->manifest_type = docker ? SQUASH_MT_DOCKER_LIST : SQUASH_MT_OCI_INDEX;
 
     return SQUASH_OK;
 }

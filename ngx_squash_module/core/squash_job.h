@@ -53,6 +53,13 @@ typedef struct {
     unsigned            measuring:1;
     unsigned            bare:1;             /* layer.tar alone */
     unsigned            plain_config:1;     /* no variant added */
+    unsigned            whole_index:1;      /* an index: all its images */
+
+    /* an index served whole: its images, squashed one after another */
+    squash_index_item_t *items;
+    size_t              nitems;
+    size_t              item;
+    char                index_digest[SQUASH_DIGEST_LEN + 1];
 
     /* the squashed image's own documents, for the registry API */
     squash_job_docs_t   docs;
@@ -81,6 +88,18 @@ void squash_job_free(squash_job_t *j);
 int squash_job_manifest(squash_job_t *j, const char *data, size_t len,
     const char *reference, size_t reference_len,
     const squash_platform_t *platform, size_t max_layers);
+
+/*
+ * An index served whole (j->whole_index, set before its document): its
+ * next image in j->manifest.chosen, SQUASH_DONE after the last.  Once an
+ * image's documents are made, squash_job_index_add() puts its manifest in
+ * the index and makes the job new for the next image;
+ * squash_job_index_doc() makes the index (an OCI index, or a Docker
+ * manifest list) in j->docs.manifest.
+ */
+int squash_job_index_next(squash_job_t *j);
+int squash_job_index_add(squash_job_t *j);
+int squash_job_index_doc(squash_job_t *j, int docker);
 
 /*
  * The config document: it must have the digest the manifest names, and a

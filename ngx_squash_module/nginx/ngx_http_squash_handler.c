@@ -216,8 +216,9 @@ ngx_http_squash_begin(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
     ctx->job_init = 1;
 
-    /* the registry API serves the image's own config */
+    /* the registry API serves the image's own config, and whole indexes */
     ctx->job.plain_config = ctx->route ? 1 : 0;
+    ctx->job.whole_index = (ctx->route == SQUASH_API_MANIFEST);
 
     ctx->last_out = &ctx->out;
 
@@ -396,6 +397,11 @@ ngx_http_squash_manifest(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
                                      ctx->job.manifest.config.digest);
 
     case SQUASH_INDEX:
+        if (ctx->job.whole_index) {
+            /* the registry API: every image of the index */
+            return ngx_http_squash_pull_image(r, ctx);
+        }
+
         ctx->state = NGX_HTTP_SQUASH_PLATFORM_MANIFEST;
 
         return ngx_http_squash_fetch(r, ctx, NGX_HTTP_SQUASH_SR_DOC,

@@ -147,6 +147,8 @@ typedef struct {
 #define NGX_HTTP_SQUASH_SERVED_DOCKER    2      /* a Docker manifest */
 #define NGX_HTTP_SQUASH_SERVED_CONFIG    3
 #define NGX_HTTP_SQUASH_SERVED_LAYER     4
+#define NGX_HTTP_SQUASH_SERVED_INDEX     5      /* an OCI index */
+#define NGX_HTTP_SQUASH_SERVED_LIST      6      /* a Docker manifest list */
 
 
 /* a size probe, several in flight at once */
@@ -357,6 +359,8 @@ ngx_int_t ngx_http_squash_set_header(ngx_http_request_t *r, char *key,
 /* ngx_http_squash_pull.c */
 
 ngx_int_t ngx_http_squash_pull_route(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+ngx_int_t ngx_http_squash_pull_image(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 ngx_int_t ngx_http_squash_pull_ping(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);

@@ -10,7 +10,9 @@
  *   GET /v2/<name>/tags/list            the upstream's tags, each served
  *                                       squashed
  *   GET|HEAD /v2/<name>/manifests/<tag> a manifest with one layer, OCI or
- *                                       Docker schema 2 as Accept asks
+ *                                       Docker schema 2 as Accept asks; for
+ *                                       an index, an index (or a manifest
+ *                                       list) of such manifests
  *   GET|HEAD /v2/<name>/manifests/<digest>
  *   GET|HEAD /v2/<name>/blobs/<digest>  its config; its layer.tar, merged
  *                                       as it streams
@@ -27,10 +29,18 @@
 #include "ngx_http_squash_module.h"
 
 
+/* Docker's media types, not OCI's */
+#define ngx_http_squash_pull_docker(ctx)                                      \
+    ((ctx)->served == NGX_HTTP_SQUASH_SERVED_DOCKER                           \
+     || (ctx)->served == NGX_HTTP_SQUASH_SERVED_LIST)
+
+
 static ngx_int_t ngx_http_squash_pull_digest(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 static ngx_uint_t ngx_http_squash_pull_accept(ngx_http_request_t *r);
 static ngx_int_t ngx_http_squash_pull_served(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, ngx_uint_t kind);
+static ngx_int_t ngx_http_squash_pull_index(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_pull_layer(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
@@ -118,7 +128,9 @@ ngx_http_squash_pull_digest(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     if (known) {
         if (ctx->route == SQUASH_API_MANIFEST) {
             known = sizes.served == NGX_HTTP_SQUASH_SERVED_OCI
-                    || sizes.served == NGX_HTTP_SQUASH_SERVED_DOCKER;
+                    || sizes.served == NGX_HTTP_SQUASH_SERVED_DOCKER
+                    || sizes.served == NGX_HTTP_SQUASH_SERVED_INDEX
+                    || sizes.served == NGX_HTTP_SQUASH_SERVED_LIST;
 
         } else {
             known = sizes.served == NGX_HTTP_SQUASH_SERVED_CONFIG
@@ -238,6 +250,7 @@ ngx_http_squash_pull_ping(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 ngx_int_t
 ngx_http_squash_pull_answer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 {
+    ngx_uint_t          kind;
     squash_job_docs_t  *d;
 
     if (ctx->served == NGX_HTTP_SQUASH_SERVED_LAYER) {
@@ -245,8 +258,7 @@ ngx_http_squash_pull_answer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     }
 
     if (squash_job_documents(&ctx->job, (char *) ctx->name.data,
-                             ctx->name.len,
-                             ctx->served == NGX_HTTP_SQUASH_SERVED_DOCKER,
+                             ctx->name.len, ngx_http_squash_pull_docker(ctx),
                              ngx_http_squash_layer_size(ctx))
         != SQUASH_OK)
     {
@@ -278,6 +290,25 @@ ngx_http_squash_pull_answer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
                                          d->config, d->config_len);
     }
 
+    kind = ngx_http_squash_pull_docker(ctx) ? NGX_HTTP_SQUASH_SERVED_DOCKER
+                                            : NGX_HTTP_SQUASH_SERVED_OCI;
+
+    if (ngx_http_squash_pull_served(r, ctx, kind) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->job.nitems) {
+        /* one image of an index: on to the next */
+
+        if (squash_job_index_add(&ctx->job) != SQUASH_OK) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "squash: \"%V\": %s", &ctx->name, ctx->job.err);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_squash_pull_image(r, ctx);
+    }
+
     if (ctx->want[0] && ngx_strcmp(ctx->want, d->manifest_digest) != 0) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "squash: manifest %s of \"%V\" is %s now",
@@ -285,10 +316,102 @@ ngx_http_squash_pull_answer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
         return NGX_HTTP_NOT_FOUND;
     }
 
-    if (ngx_http_squash_pull_served(r, ctx) != NGX_OK
-        || ngx_http_squash_set_header(r, "Docker-Content-Digest",
-                                      d->manifest_digest)
-           != NGX_OK)
+    if (ngx_http_squash_set_header(r, "Docker-Content-Digest",
+                                   d->manifest_digest)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_squash_pull_send(r, ctx, NGX_HTTP_OK,
+                                     (char *) d->manifest_type, d->manifest,
+                                     d->manifest_len);
+}
+
+
+/*
+ * The next image of an index served whole, its state made new; after the
+ * last, the index
+ */
+
+ngx_int_t
+ngx_http_squash_pull_image(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    if (squash_job_index_next(&ctx->job) != SQUASH_OK) {
+        return ngx_http_squash_pull_index(r, ctx);
+    }
+
+    ctx->probes = NULL;
+    ctx->probe_next = 0;
+    ctx->probes_inflight = 0;
+    ctx->count_next = 0;
+    ctx->unpacked = 0;
+    ctx->cached_size = 0;
+    ctx->size_source = 0;
+    ctx->layer = 0;
+    ctx->measuring = 0;
+    ctx->counting = 0;
+    ctx->count_sizes = 0;
+    ctx->refetching = 0;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "squash: image %uz of %uz of the index: %s",
+                   ctx->job.item + 1, ctx->job.nitems,
+                   ctx->job.manifest.chosen.digest);
+
+    ctx->state = NGX_HTTP_SQUASH_PLATFORM_MANIFEST;
+
+    return ngx_http_squash_fetch(r, ctx, NGX_HTTP_SQUASH_SR_DOC, "manifests",
+                                 ctx->job.manifest.chosen.digest);
+}
+
+
+/* every image of the index squashed: the index of their manifests */
+
+static ngx_int_t
+ngx_http_squash_pull_index(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    ngx_uint_t                   kind;
+    squash_job_docs_t           *d;
+    ngx_http_squash_loc_conf_t  *slcf;
+
+    if (ctx->job.nitems == 0) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "squash: the index \"%V:%V\" has no image of a known "
+                      "platform", &ctx->name, &ctx->reference);
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    if (squash_job_index_doc(&ctx->job, ngx_http_squash_pull_docker(ctx))
+        != SQUASH_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "squash: \"%V\": %s", &ctx->name, ctx->job.err);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    d = &ctx->job.docs;
+
+    if (ctx->want[0] && ngx_strcmp(ctx->want, d->manifest_digest) != 0) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "squash: index %s of \"%V\" is %s now",
+                      ctx->want, &ctx->name, d->manifest_digest);
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
+
+    kind = ngx_http_squash_pull_docker(ctx) ? NGX_HTTP_SQUASH_SERVED_LIST
+                                            : NGX_HTTP_SQUASH_SERVED_INDEX;
+
+    ngx_http_squash_cache_served_put(slcf->size_cache, &ctx->name,
+                                     d->manifest_digest, kind,
+                                     ctx->job.index_digest,
+                                     r->connection->log);
+
+    if (ngx_http_squash_set_header(r, "Docker-Content-Digest",
+                                   d->manifest_digest)
+        != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -302,7 +425,8 @@ ngx_http_squash_pull_answer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 /* the digests a manifest names, kept before the client asks for them */
 
 static ngx_int_t
-ngx_http_squash_pull_served(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+ngx_http_squash_pull_served(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
+    ngx_uint_t kind)
 {
     ngx_log_t                   *log;
     squash_job_docs_t           *d;
@@ -314,7 +438,7 @@ ngx_http_squash_pull_served(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     log = r->connection->log;
 
     ngx_http_squash_cache_served_put(slcf->size_cache, &ctx->name,
-                                     d->manifest_digest, ctx->served,
+                                     d->manifest_digest, kind,
                                      ctx->job.digest, log);
     ngx_http_squash_cache_served_put(slcf->size_cache, &ctx->name,
                                      d->config_digest,
