@@ -15,6 +15,7 @@
 
 #define SQUASH_HEX_LEN          64
 #define SQUASH_DIGEST_LEN       71      /* "sha256:" + 64 hex */
+#define SQUASH_SHA256_LEN       32      /* its bytes */
 
 
 /* a running digest; its state is OpenSSL's, allocated by init */

@@ -745,7 +745,7 @@ ngx_http_squash_measured(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
     ngx_memzero(&sizes, sizeof(ngx_http_squash_sizes_t));
     sizes.exact = size;
-    ngx_memcpy(sizes.layer, ctx->job.diff_id, SQUASH_DIGEST_LEN);
+    ngx_memcpy(sizes.layer, ctx->job.diff_id, SQUASH_DIGEST_LEN + 1);
 
     ngx_http_squash_cache_put(slcf->size_cache, ctx->job.digest, &sizes,
                               r->connection->log);
@@ -795,7 +795,7 @@ ngx_http_squash_trailer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
     if (sizes.exact == job->archive.layer_size) {
         /* no padding: the digest is that of the exact layer.tar */
-        ngx_memcpy(sizes.layer, job->diff_id, SQUASH_DIGEST_LEN);
+        ngx_memcpy(sizes.layer, job->diff_id, SQUASH_DIGEST_LEN + 1);
     }
 
     if (!ctx->exact) {

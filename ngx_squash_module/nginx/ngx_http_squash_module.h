@@ -135,10 +135,10 @@ typedef struct {
     uint64_t                   exact;
     ngx_uint_t                 count;           /* the estimate failed */
     ngx_uint_t                 stale;           /* exact and layer failed */
-    u_char                     layer[SQUASH_DIGEST_LEN];   /* its digest,
-                                                   with exact */
+    char                       layer[SQUASH_DIGEST_LEN + 1];   /* its
+                                                   digest, with exact */
     ngx_uint_t                 served;
-    u_char                     source[SQUASH_DIGEST_LEN];
+    char                       source[SQUASH_DIGEST_LEN + 1];
 } ngx_http_squash_sizes_t;
 
 

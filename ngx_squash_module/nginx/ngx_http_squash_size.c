@@ -40,7 +40,6 @@ static uint64_t ngx_http_squash_tar_bound(uint64_t size);
 ngx_int_t
 ngx_http_squash_size_probe(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 {
-    char                         layer[SQUASH_DIGEST_LEN + 1];
     uint64_t                     size;
     ngx_int_t                    status;
     ngx_uint_t                   i, n;
@@ -62,15 +61,11 @@ ngx_http_squash_size_probe(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
         ctx->cached_size = ctx->exact ? sizes.exact : sizes.estimate;
 
-        if (ctx->cached_size && ctx->route) {
+        if (ctx->cached_size && ctx->route
+            && squash_job_set_diff_id(&ctx->job, sizes.layer) != SQUASH_OK)
+        {
             /* the registry API needs the layer's digest as well */
-
-            ngx_memcpy(layer, sizes.layer, SQUASH_DIGEST_LEN);
-            layer[SQUASH_DIGEST_LEN] = '\0';
-
-            if (squash_job_set_diff_id(&ctx->job, layer) != SQUASH_OK) {
-                ctx->cached_size = 0;
-            }
+            ctx->cached_size = 0;
         }
 
         if (ctx->cached_size) {

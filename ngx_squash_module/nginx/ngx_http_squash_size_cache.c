@@ -37,12 +37,24 @@ typedef struct {
 } ngx_http_squash_cache_t;
 
 
+/* digests other than the key are kept as their 32 bytes */
+
 typedef struct {
     ngx_rbtree_node_t             node;
     ngx_queue_t                   queue;
     u_char                        digest[SQUASH_DIGEST_LEN];
-    ngx_http_squash_sizes_t       sizes;
+    uint64_t                      estimate;
+    uint64_t                      exact;
+    u_char                        count;
+    u_char                        has_layer;
+    u_char                        served;
+    u_char                        layer[SQUASH_SHA256_LEN];
+    u_char                        source[SQUASH_SHA256_LEN];
 } ngx_http_squash_cache_node_t;
+
+
+static ngx_int_t ngx_http_squash_digest_pack(u_char *bin, const char *digest);
+static void ngx_http_squash_digest_unpack(char *digest, const u_char *bin);
 
 
 static ngx_http_squash_cache_node_t *
@@ -103,7 +115,20 @@ ngx_http_squash_cache_get(ngx_shm_zone_t *zone, const char *digest,
     cn = ngx_http_squash_cache_lookup(cache, hash, digest);
 
     if (cn) {
-        *sizes = cn->sizes;
+        ngx_memzero(sizes, sizeof(ngx_http_squash_sizes_t));
+        sizes->estimate = cn->estimate;
+        sizes->exact = cn->exact;
+        sizes->count = cn->count;
+        sizes->served = cn->served;
+
+        if (cn->has_layer) {
+            ngx_http_squash_digest_unpack(sizes->layer, cn->layer);
+        }
+
+        if (cn->served) {
+            ngx_http_squash_digest_unpack(sizes->source, cn->source);
+        }
+
         ngx_queue_remove(&cn->queue);
         ngx_queue_insert_head(&cache->sh->lru, &cn->queue);
     }
@@ -162,38 +187,41 @@ ngx_http_squash_cache_put(ngx_shm_zone_t *zone, const char *digest,
             return;
         }
 
+        ngx_memzero(cn, sizeof(ngx_http_squash_cache_node_t));
         cn->node.key = hash;
         ngx_memcpy(cn->digest, digest, SQUASH_DIGEST_LEN);
-        ngx_memzero(&cn->sizes, sizeof(ngx_http_squash_sizes_t));
         ngx_rbtree_insert(&cache->sh->rbtree, &cn->node);
         ngx_queue_insert_head(&cache->sh->lru, &cn->queue);
     }
 
     if (sizes->exact) {
-        cn->sizes.exact = sizes->exact;
+        cn->exact = sizes->exact;
     }
 
     if (sizes->estimate) {
-        cn->sizes.estimate = sizes->estimate;
+        cn->estimate = sizes->estimate;
     }
 
-    if (sizes->layer[0]) {
-        ngx_memcpy(cn->sizes.layer, sizes->layer, SQUASH_DIGEST_LEN);
+    if (sizes->layer[0]
+        && ngx_http_squash_digest_pack(cn->layer, sizes->layer) == NGX_OK)
+    {
+        cn->has_layer = 1;
     }
 
-    if (sizes->served) {
-        cn->sizes.served = sizes->served;
-        ngx_memcpy(cn->sizes.source, sizes->source, SQUASH_DIGEST_LEN);
+    if (sizes->served
+        && ngx_http_squash_digest_pack(cn->source, sizes->source) == NGX_OK)
+    {
+        cn->served = (u_char) sizes->served;
     }
 
     if (sizes->count) {
-        cn->sizes.count = 1;
-        cn->sizes.estimate = 0;
+        cn->count = 1;
+        cn->estimate = 0;
     }
 
     if (sizes->stale) {
-        cn->sizes.exact = 0;
-        cn->sizes.layer[0] = '\0';
+        cn->exact = 0;
+        cn->has_layer = 0;
     }
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
@@ -329,7 +357,8 @@ ngx_http_squash_cache_served_put(ngx_shm_zone_t *zone, ngx_str_t *name,
 
     ngx_memzero(&sizes, sizeof(ngx_http_squash_sizes_t));
     sizes.served = served;
-    ngx_memcpy(sizes.source, source, SQUASH_DIGEST_LEN);
+    ngx_cpystrn((u_char *) sizes.source, (u_char *) source,
+                sizeof(sizes.source));
 
     if (zone == NULL
         || ngx_http_squash_cache_served_key(name, digest, key) != NGX_OK)
@@ -338,6 +367,44 @@ ngx_http_squash_cache_served_put(ngx_shm_zone_t *zone, ngx_str_t *name,
     }
 
     ngx_http_squash_cache_put(zone, key, &sizes, log);
+}
+
+
+/* "sha256:<64 hex>" to its 32 bytes, and back */
+
+static ngx_int_t
+ngx_http_squash_digest_pack(u_char *bin, const char *digest)
+{
+    ngx_int_t   n;
+    ngx_uint_t  i;
+
+    if (ngx_strlen(digest) != SQUASH_DIGEST_LEN
+        || ngx_strncmp(digest, "sha256:", 7) != 0)
+    {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < SQUASH_SHA256_LEN; i++) {
+        n = ngx_hextoi((u_char *) digest + 7 + 2 * i, 2);
+        if (n == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        bin[i] = (u_char) n;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_squash_digest_unpack(char *digest, const u_char *bin)
+{
+    u_char  *p;
+
+    p = ngx_cpymem(digest, "sha256:", 7);
+    p = ngx_hex_dump(p, (u_char *) bin, SQUASH_SHA256_LEN);
+    *p = '\0';
 }
 
 
