@@ -182,6 +182,142 @@ test_job_documents(void **state)
 }
 
 
+/* the registry API: an index served whole, each image's documents */
+
+static void
+test_job_pull(void **state)
+{
+    char               d[SQUASH_DIGEST_LEN + 1];
+    char               oci_digest[SQUASH_DIGEST_LEN + 1];
+    char               config_digest[SQUASH_DIGEST_LEN + 1];
+    image_t            im;
+    squash_job_t       j;
+    squash_platform_t  amd = { "linux", "amd64", NULL };
+
+    (void) state;
+
+    make_image(&im, ZERO_DIGEST);
+
+    assert_int_equal(squash_job_init(&j, 1 << 20, NULL, NULL), SQUASH_OK);
+    j.whole_index = 1;
+    j.plain_config = 1;
+
+    /* the platform asked for plays no part: every image is served */
+    assert_int_equal(squash_job_manifest(&j, im.index, strlen(im.index),
+                                         "v1", 2, &amd, 10),
+                     SQUASH_INDEX);
+    assert_int_equal(j.nitems, 1);
+    assert_int_equal(squash_sha256_digest(im.index, strlen(im.index), d),
+                     SQUASH_OK);
+    assert_string_equal(j.index_digest, d);
+
+    assert_int_equal(squash_job_index_next(&j), SQUASH_OK);
+    assert_string_equal(j.manifest.chosen.digest, im.manifest_digest);
+    assert_int_equal(squash_job_manifest(&j, im.manifest, strlen(im.manifest),
+                                         "v1", 2, &amd, 10),
+                     SQUASH_OK);
+    assert_int_equal(squash_job_config(&j, im.config, strlen(im.config),
+                                       &amd),
+                     SQUASH_OK);
+
+    /* the image's own config: no variant from the index */
+    assert_null(json_object_get(j.config, "variant"));
+
+    /* the layer's digest first */
+    assert_int_equal(squash_job_documents(&j, "team/app", 8, 0, 2048),
+                     SQUASH_ERROR);
+    assert_int_equal(squash_job_set_diff_id(&j, "sha256:x"), SQUASH_ERROR);
+    assert_int_equal(squash_job_set_diff_id(&j, ZERO_DIGEST), SQUASH_OK);
+
+    assert_int_equal(squash_job_documents(&j, "team/app", 8, 0, 2048),
+                     SQUASH_OK);
+    assert_string_equal(j.docs.manifest_type, SQUASH_MT_OCI_MANIFEST);
+    assert_non_null(strstr(j.docs.config, "\"diff_ids\":[\"" ZERO_DIGEST
+                                          "\"]"));
+    assert_int_equal(squash_sha256_digest(j.docs.config, j.docs.config_len,
+                                          d),
+                     SQUASH_OK);
+    assert_string_equal(j.docs.config_digest, d);
+    assert_non_null(strstr(j.docs.manifest, "{\"digest\":\"" ZERO_DIGEST
+                           "\",\"mediaType\":\"" SQUASH_MT_OCI_LAYER
+                           "\",\"size\":2048}"));
+    assert_non_null(strstr(j.docs.manifest, d));
+    assert_int_equal(squash_sha256_digest(j.docs.manifest,
+                                          j.docs.manifest_len, d),
+                     SQUASH_OK);
+    assert_string_equal(j.docs.manifest_digest, d);
+    strcpy(config_digest, j.docs.config_digest);
+
+    /* Docker's types: another manifest, the same config */
+    assert_int_equal(squash_job_documents(&j, "team/app", 8, 1, 2048),
+                     SQUASH_OK);
+    assert_string_equal(j.docs.manifest_type, SQUASH_MT_DOCKER_MANIFEST);
+    assert_non_null(strstr(j.docs.manifest, SQUASH_MT_DOCKER_LAYER));
+    assert_string_equal(j.docs.config_digest, config_digest);
+    assert_string_not_equal(j.docs.manifest_digest, d);
+
+    assert_int_equal(squash_job_documents(&j, "team/app", 8, 0, 2048),
+                     SQUASH_OK);
+    strcpy(oci_digest, j.docs.manifest_digest);
+
+    /* into the index; the job is new for the next image, of which none */
+    assert_int_equal(squash_job_index_add(&j), SQUASH_OK);
+    assert_null(j.config);
+    assert_int_equal(j.whole_index, 1);
+    assert_int_equal(j.from_index, 1);
+    assert_string_equal(j.items[0].digest, oci_digest);
+    assert_int_equal(squash_job_index_next(&j), SQUASH_DONE);
+
+    assert_int_equal(squash_job_index_doc(&j, 0), SQUASH_OK);
+    assert_string_equal(j.docs.manifest_type, SQUASH_MT_OCI_INDEX);
+    assert_non_null(strstr(j.docs.manifest, oci_digest));
+    assert_non_null(strstr(j.docs.manifest, "\"platform\":{\"architecture\":"
+                           "\"arm64\",\"os\":\"linux\","
+                           "\"variant\":\"v8\"}"));
+    assert_int_equal(squash_sha256_digest(j.docs.manifest,
+                                          j.docs.manifest_len, d),
+                     SQUASH_OK);
+    assert_string_equal(j.docs.manifest_digest, d);
+
+    assert_int_equal(squash_job_index_doc(&j, 1), SQUASH_OK);
+    assert_string_equal(j.docs.manifest_type, SQUASH_MT_DOCKER_LIST);
+    assert_non_null(strstr(j.docs.manifest, SQUASH_MT_DOCKER_MANIFEST));
+    squash_job_free(&j);
+}
+
+
+/* the registry API's layer blob: layer.tar alone */
+
+static void
+test_job_bare_layer(void **state)
+{
+    char           d[SQUASH_DIGEST_LEN + 1];
+    unsigned char  block[SQUASH_TAR_BLOCK * 2];
+    squash_job_t   j;
+
+    (void) state;
+
+    memset(block, 0, sizeof(block));
+
+    assert_int_equal(squash_job_init(&j, 1 << 20, NULL, NULL), SQUASH_OK);
+    assert_int_equal(squash_job_start_layer(&j, 100), SQUASH_ERROR);
+    assert_int_equal(squash_job_start_layer(&j, sizeof(block)), SQUASH_OK);
+    assert_int_equal(j.archive.total, sizeof(block));
+    assert_int_equal(j.archive.prefix.len, 0);
+
+    assert_int_equal(squash_job_layer_bytes(&j, block, sizeof(block), 1),
+                     SQUASH_OK);
+    assert_int_equal(squash_job_layer_bytes(&j, block, 1, 1), SQUASH_ERROR);
+    assert_int_equal(squash_job_finish(&j), SQUASH_OK);
+    assert_int_equal(j.archive.trailer.len, 0);
+
+    assert_int_equal(squash_sha256_digest(block, sizeof(block), d),
+                     SQUASH_OK);
+    assert_string_equal(j.diff_id, d);
+    squash_job_free(&j);
+}
+
+
 static void
 test_job_diff_ids(void **state)
 {
@@ -349,6 +485,8 @@ unit_job(void)
         cmocka_unit_test(test_job_diff_ids),
         cmocka_unit_test(test_job_layer),
         cmocka_unit_test(test_job_measure),
+        cmocka_unit_test(test_job_pull),
+        cmocka_unit_test(test_job_bare_layer),
     };
 
     return cmocka_run_group_tests_name("job", tests, NULL, NULL);

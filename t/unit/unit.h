@@ -26,6 +26,7 @@ int unit_layer(void);
 int unit_image(void);
 int unit_archive(void);
 int unit_job(void);
+int unit_distribution(void);
 
 
 /* a tar written by libarchive from a compact description (helpers.c) */

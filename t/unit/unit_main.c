@@ -118,6 +118,7 @@ main(void)
     failed += unit_image();
     failed += unit_archive();
     failed += unit_job();
+    failed += unit_distribution();
 
     return failed ? 1 : 0;
 }
