@@ -230,7 +230,17 @@ GET /v2/
 
 
 
-=== TEST 19: an htpasswd registry: 401 and its challenge without
+=== TEST 19: the same with a layer of megabytes, cut and resumed
+--- request
+GET /v2/
+--- squash_pull_blob: registry/mid v1
+--- squash_pull
+skopeo registry/mid:v1 registry registry/mid:v1
+--- timeout: 60
+
+
+
+=== TEST 20: an htpasswd registry: 401 and its challenge without
 credentials, pulls with them
 --- config
     location /v2/ {
@@ -260,7 +270,7 @@ ctr registry/five:v1 registry registry/five:v1 creds=squash:s3cret
 
 
 
-=== TEST 20: squash_pull needs a size cache and a registry
+=== TEST 21: squash_pull needs a size cache and a registry
 --- request
 GET /v2/
 --- squash_conf
