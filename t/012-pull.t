@@ -240,7 +240,35 @@ skopeo registry/mid:v1 registry registry/mid:v1
 
 
 
-=== TEST 20: an htpasswd registry: 401 and its challenge without
+=== TEST 20: eight first requests for an image at once: one counts it,
+the others wait for its result (a map logs the request that counted)
+--- http_config
+    map $squash_size_source $squash_counted {
+        merge    1;
+        default  0;
+    }
+--- config
+    location /v2/ {
+        squash_pull;
+        squash_registry /_registry;
+        squash_size_cache zone=pull:1m;
+        access_log logs/counted.log combined if=$squash_counted;
+        access_log logs/access.log;
+    }
+
+    location /_registry/ {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_REGISTRY_PORT/;
+        proxy_buffering off;
+    }
+--- request
+GET /v2/
+--- squash_coalesce: 8 /v2/registry/mid/manifests/v1 counted.log 1
+--- timeout: 60
+
+
+
+=== TEST 21: an htpasswd registry: 401 and its challenge without
 credentials, pulls with them
 --- config
     location /v2/ {
@@ -270,7 +298,7 @@ ctr registry/five:v1 registry registry/five:v1 creds=squash:s3cret
 
 
 
-=== TEST 21: squash_pull needs a size cache and a registry
+=== TEST 22: squash_pull needs a size cache and a registry
 --- request
 GET /v2/
 --- squash_conf

@@ -231,6 +231,11 @@ ngx_http_squash_begin(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     ctx->yield.data = ctx;
     ctx->yield.log = r->connection->log;
 
+    ctx->wait.handler = ngx_http_squash_resume;
+    ctx->wait.data = ctx;
+    ctx->wait.log = r->connection->log;
+    ctx->wait.cancelable = 1;
+
     ngx_http_set_ctx(r, ctx, ngx_http_squash_module);
 
     if (ctx->route == SQUASH_API_BASE) {
@@ -563,10 +568,17 @@ ngx_http_squash_end_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
                    st->emitted, squash_merger_paths(ctx->job.merger),
                    squash_merger_memory(ctx->job.merger));
 
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
+
+    if (ctx->claimed) {
+        (void) ngx_http_squash_cache_claim(slcf->size_cache, ctx->job.digest,
+                                           ngx_time()
+                                           + NGX_HTTP_SQUASH_CLAIM_TIME,
+                                           1, r->connection->log);
+    }
+
     if (!ctx->lx.diff_trusted && !ctx->refetching) {
         /* its digest and diff_id are checked: for later images */
-
-        slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
 
         ngx_http_squash_cache_layer_put(slcf->size_cache,
                                         ctx->lx.want_digest,
@@ -750,6 +762,7 @@ ngx_http_squash_measured(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     ngx_http_squash_cache_put(slcf->size_cache, ctx->job.digest, &sizes,
                               r->connection->log);
 
+    ctx->claimed = 0;
     ctx->measuring = 0;
     ctx->cached_size = size;
     ctx->size_source = NGX_HTTP_SQUASH_SOURCE_MERGE;
@@ -817,12 +830,26 @@ ngx_http_squash_cleanup(void *data)
 {
     ngx_http_squash_ctx_t  *ctx = data;
 
+    ngx_http_squash_loc_conf_t  *slcf;
+
     if (ctx->delay.timer_set) {
         ngx_del_timer(&ctx->delay);
     }
 
     if (ctx->yield.posted) {
         ngx_delete_posted_event(&ctx->yield);
+    }
+
+    if (ctx->wait.timer_set) {
+        ngx_del_timer(&ctx->wait);
+    }
+
+    if (ctx->claimed) {
+        /* a count that did not finish: another request may */
+        slcf = ngx_http_get_module_loc_conf(ctx->request,
+                                            ngx_http_squash_module);
+        ngx_http_squash_cache_unclaim(slcf->size_cache, ctx->job.digest);
+        ctx->claimed = 0;
     }
 
     if (ctx->lx_init) {

@@ -124,6 +124,10 @@ typedef struct {
 
 #define NGX_HTTP_SQUASH_PROBE_MAX   64
 
+/* a count claimed in the size cache: for so long, renewed each layer */
+#define NGX_HTTP_SQUASH_CLAIM_TIME  60
+#define NGX_HTTP_SQUASH_CLAIM_POLL  100     /* ms between looks */
+
 
 /*
  * What the size cache keeps of an image's layer.tar; 0: not known.  And
@@ -243,6 +247,9 @@ typedef struct {
     uint64_t                   spent;
     ngx_event_t                yield;
 
+    /* another request counts the image: a look at the size cache again */
+    ngx_event_t                wait;
+
     unsigned                   job_init:1;
     unsigned                   lx_init:1;
     unsigned                   refetching:1;    /* a layer's second pass */
@@ -258,6 +265,7 @@ typedef struct {
     unsigned                   ranged:1;
     unsigned                   exact:1;         /* squash_layer_size exact,
                                                    or the registry API */
+    unsigned                   claimed:1;       /* the count is ours */
 } ngx_http_squash_ctx_t;
 
 
@@ -284,6 +292,9 @@ ngx_int_t ngx_http_squash_cache_layer_get(ngx_shm_zone_t *zone,
     const char *digest, const char *diff_id, uint64_t *size);
 void ngx_http_squash_cache_layer_put(ngx_shm_zone_t *zone, const char *digest,
     const char *diff_id, uint64_t size, ngx_log_t *log);
+ngx_int_t ngx_http_squash_cache_claim(ngx_shm_zone_t *zone,
+    const char *digest, time_t until, ngx_uint_t renew, ngx_log_t *log);
+void ngx_http_squash_cache_unclaim(ngx_shm_zone_t *zone, const char *digest);
 ngx_int_t ngx_http_squash_cache_served_get(ngx_shm_zone_t *zone,
     ngx_str_t *name, const char *digest, ngx_http_squash_sizes_t *sizes);
 void ngx_http_squash_cache_served_put(ngx_shm_zone_t *zone, ngx_str_t *name,

@@ -19,7 +19,9 @@
  *
  * squash_layer_size exact, and the registry API: the layers are merged
  * once before the header, their output counted, hashed and dropped
- * (ctx->measuring), then again for the archive or the layer blob.
+ * (ctx->measuring), then again for the archive or the layer blob.  The
+ * count is claimed in the size cache: concurrent requests for the image
+ * wait for its result.
  *
  * The size cache remembers either, and a hit skips all of it.
  */
@@ -41,7 +43,7 @@ ngx_int_t
 ngx_http_squash_size_probe(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 {
     uint64_t                     size;
-    ngx_int_t                    status;
+    ngx_int_t                    rc, status;
     ngx_uint_t                   i, n;
     squash_blob_t               *blob;
     ngx_http_squash_sizes_t      sizes;
@@ -75,6 +77,30 @@ ngx_http_squash_size_probe(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
         }
 
         if (ctx->exact) {
+            /* one request counts an image, others wait for its result */
+
+            rc = ngx_http_squash_cache_claim(slcf->size_cache,
+                                             ctx->job.digest,
+                                             ngx_time()
+                                             + NGX_HTTP_SQUASH_CLAIM_TIME,
+                                             0, r->connection->log);
+
+            if (rc == NGX_DONE) {
+                /* counted just now: the cache again */
+                return NGX_OK;
+            }
+
+            if (rc == NGX_BUSY) {
+                ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                               "squash: %s is being counted, waiting",
+                               ctx->job.digest);
+
+                ngx_add_timer(&ctx->wait, NGX_HTTP_SQUASH_CLAIM_POLL);
+                return NGX_AGAIN;
+            }
+
+            ctx->claimed = (rc == NGX_OK);
+
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "squash: counting the merged layer");
 

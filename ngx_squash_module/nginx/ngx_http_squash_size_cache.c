@@ -17,6 +17,10 @@
  * digest of its layer.tar, and each digest the edge served (a manifest,
  * a config, a layer) with the image it is made from.
  *
+ * And that a request is counting an image's layer.tar (squash_layer_size
+ * exact, the registry API): others wait for its result rather than count
+ * it again.
+ *
  *     squash_size_cache zone=squash:1m;
  */
 
@@ -50,6 +54,7 @@ typedef struct {
     u_char                        served;
     u_char                        layer[SQUASH_SHA256_LEN];
     u_char                        source[SQUASH_SHA256_LEN];
+    time_t                        claimed;          /* counted until then */
 } ngx_http_squash_cache_node_t;
 
 
@@ -139,14 +144,65 @@ ngx_http_squash_cache_get(ngx_shm_zone_t *zone, const char *digest,
 }
 
 
+/* the entry for digest, made if need be; the zone is locked */
+
+static ngx_http_squash_cache_node_t *
+ngx_http_squash_cache_entry(ngx_shm_zone_t *zone, const char *digest,
+    ngx_log_t *log)
+{
+    ngx_uint_t                     hash, i;
+    ngx_queue_t                   *q;
+    ngx_http_squash_cache_t       *cache;
+    ngx_http_squash_cache_node_t  *cn;
+
+    cache = zone->data;
+    hash = ngx_crc32_short((u_char *) digest, SQUASH_DIGEST_LEN);
+
+    cn = ngx_http_squash_cache_lookup(cache, hash, digest);
+
+    if (cn) {
+        return cn;
+    }
+
+    for (i = 0; i < 2; i++) {
+        cn = ngx_slab_alloc_locked(cache->shpool,
+                                   sizeof(ngx_http_squash_cache_node_t));
+        if (cn || ngx_queue_empty(&cache->sh->lru)) {
+            break;
+        }
+
+        /* full: the least recently used entry makes room */
+
+        q = ngx_queue_last(&cache->sh->lru);
+        ngx_queue_remove(q);
+        cn = ngx_queue_data(q, ngx_http_squash_cache_node_t, queue);
+        ngx_rbtree_delete(&cache->sh->rbtree, &cn->node);
+        ngx_slab_free_locked(cache->shpool, cn);
+        cn = NULL;
+    }
+
+    if (cn == NULL) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "squash: size cache \"%V\" is full", &zone->shm.name);
+        return NULL;
+    }
+
+    ngx_memzero(cn, sizeof(ngx_http_squash_cache_node_t));
+    cn->node.key = hash;
+    ngx_memcpy(cn->digest, digest, SQUASH_DIGEST_LEN);
+    ngx_rbtree_insert(&cache->sh->rbtree, &cn->node);
+    ngx_queue_insert_head(&cache->sh->lru, &cn->queue);
+
+    return cn;
+}
+
+
 /* sets what sizes holds that is not zero; a failed estimate is forgotten */
 
 void
 ngx_http_squash_cache_put(ngx_shm_zone_t *zone, const char *digest,
     const ngx_http_squash_sizes_t *sizes, ngx_log_t *log)
 {
-    ngx_uint_t                     hash, i;
-    ngx_queue_t                   *q;
     ngx_http_squash_cache_t       *cache;
     ngx_http_squash_cache_node_t  *cn;
 
@@ -155,47 +211,19 @@ ngx_http_squash_cache_put(ngx_shm_zone_t *zone, const char *digest,
     }
 
     cache = zone->data;
-    hash = ngx_crc32_short((u_char *) digest, SQUASH_DIGEST_LEN);
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
-    cn = ngx_http_squash_cache_lookup(cache, hash, digest);
+    cn = ngx_http_squash_cache_entry(zone, digest, log);
 
     if (cn == NULL) {
-
-        for (i = 0; i < 2; i++) {
-            cn = ngx_slab_alloc_locked(cache->shpool,
-                                       sizeof(ngx_http_squash_cache_node_t));
-            if (cn || ngx_queue_empty(&cache->sh->lru)) {
-                break;
-            }
-
-            /* full: the least recently used entry makes room */
-
-            q = ngx_queue_last(&cache->sh->lru);
-            ngx_queue_remove(q);
-            cn = ngx_queue_data(q, ngx_http_squash_cache_node_t, queue);
-            ngx_rbtree_delete(&cache->sh->rbtree, &cn->node);
-            ngx_slab_free_locked(cache->shpool, cn);
-            cn = NULL;
-        }
-
-        if (cn == NULL) {
-            ngx_shmtx_unlock(&cache->shpool->mutex);
-            ngx_log_error(NGX_LOG_WARN, log, 0,
-                          "squash: size cache \"%V\" is full", &zone->shm.name);
-            return;
-        }
-
-        ngx_memzero(cn, sizeof(ngx_http_squash_cache_node_t));
-        cn->node.key = hash;
-        ngx_memcpy(cn->digest, digest, SQUASH_DIGEST_LEN);
-        ngx_rbtree_insert(&cache->sh->rbtree, &cn->node);
-        ngx_queue_insert_head(&cache->sh->lru, &cn->queue);
+        ngx_shmtx_unlock(&cache->shpool->mutex);
+        return;
     }
 
     if (sizes->exact) {
         cn->exact = sizes->exact;
+        cn->claimed = 0;
     }
 
     if (sizes->estimate) {
@@ -222,6 +250,78 @@ ngx_http_squash_cache_put(ngx_shm_zone_t *zone, const char *digest,
     if (sizes->stale) {
         cn->exact = 0;
         cn->has_layer = 0;
+    }
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+}
+
+
+/*
+ * A count of an image's layer.tar, claimed until the time given (renew:
+ * by the request that holds the claim): NGX_OK, the claim is ours;
+ * NGX_BUSY, another request counts it; NGX_DONE, it is known now;
+ * NGX_DECLINED, no zone to share it in.  An exact size put, or
+ * ngx_http_squash_cache_unclaim(), ends the claim.
+ */
+
+ngx_int_t
+ngx_http_squash_cache_claim(ngx_shm_zone_t *zone, const char *digest,
+    time_t until, ngx_uint_t renew, ngx_log_t *log)
+{
+    ngx_int_t                      rc;
+    ngx_http_squash_cache_t       *cache;
+    ngx_http_squash_cache_node_t  *cn;
+
+    if (zone == NULL) {
+        return NGX_DECLINED;
+    }
+
+    cache = zone->data;
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    cn = ngx_http_squash_cache_entry(zone, digest, log);
+
+    if (cn == NULL) {
+        rc = NGX_DECLINED;
+
+    } else if (cn->exact && cn->has_layer && !renew) {
+        rc = NGX_DONE;
+
+    } else if (cn->claimed > ngx_time() && !renew) {
+        rc = NGX_BUSY;
+
+    } else {
+        cn->claimed = until;
+        rc = NGX_OK;
+    }
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    return rc;
+}
+
+
+void
+ngx_http_squash_cache_unclaim(ngx_shm_zone_t *zone, const char *digest)
+{
+    ngx_uint_t                     hash;
+    ngx_http_squash_cache_t       *cache;
+    ngx_http_squash_cache_node_t  *cn;
+
+    if (zone == NULL) {
+        return;
+    }
+
+    cache = zone->data;
+    hash = ngx_crc32_short((u_char *) digest, SQUASH_DIGEST_LEN);
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    cn = ngx_http_squash_cache_lookup(cache, hash, digest);
+
+    if (cn) {
+        cn->claimed = 0;
     }
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
