@@ -5,7 +5,7 @@
 # byte; small requests during big downloads (fairness); the concurrency
 # series; 1,000 downloads under aio threads.  Usage: bench/edge.sh [RUNS
 # [PARTS]] (after ./build.sh), PARTS some of "single ttfb latency
-# concurrency aio" (all by default).  One nginx, one worker for the single-stream,
+# concurrency aio pull" (all by default).  One nginx, one worker for the single-stream,
 # latency and first-byte figures, then two workers for the concurrency
 # series and the aio run.  Figures are ratios to igzip -dc of the same
 # blobs; absolute times depend on the machine.
@@ -21,6 +21,9 @@
 #   /pcold/, /pwarm/   /cold/ and /squash/ with blobs through proxy_pass to
 #               docker-registry (proxy_buffering off, proxy_buffer_size 64k)
 #   /aio/       bench/small.spec's image, blobs as files with aio threads
+#   /v2/        the registry API (squash_pull) through /_proxied/: skopeo
+#               copy from it cold (nginx restarted, its size cache empty)
+#               and warm, against skopeo copy from docker-registry itself
 
 set -euo pipefail
 
@@ -31,7 +34,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK="$ROOT/build/bench-edge"
 SMALL="$ROOT/build/bench-small"
 RUNS=${1:-3}
-PARTS=" ${2:-single ttfb latency concurrency aio} "
+PARTS=" ${2:-single ttfb latency concurrency aio pull} "
 PORT=${SQUASH_BENCH_PORT:-8090}
 REG_PORT=${SQUASH_BENCH_REGISTRY_PORT:-15100}
 LOAD="python3 $ROOT/bench/load.py"
@@ -126,6 +129,10 @@ start_nginx() {
             internal;
             alias $SMALL/image/registry/;
             aio threads;
+        }
+        location /v2/ {
+            squash_pull;
+            squash_registry /_proxied;
         }"
     # bench_nginx's trap stops nginx only: the registry too
     # shellcheck disable=SC2064
@@ -202,4 +209,26 @@ if part aio; then
 echo
 echo "==> aio threads: 1,000 downloads of bench/small, 32 at a time"
 $LOAD many "$URL/aio/bench/small/v1" 1000 32
+fi
+
+if part pull; then
+echo
+echo "==> the registry API: skopeo copy into an OCI layout (two workers)"
+OUT="$WORK/pull-oci"
+# skopeo gzips an uncompressed layer for an OCI layout (Go's gzip, one core,
+# about 15 s of this image) unless told to keep it: the edge's work is the
+# figure, so it is kept
+RESTART="pid=\$(cat $WORK/logs/nginx.pid); kill \$pid; while kill -0 \$pid 2>/dev/null; do sleep 0.05; done; /usr/sbin/nginx -p $WORK -c $WORK/conf/nginx.conf -e $WORK/logs/error.log"
+hyperfine --runs "$RUNS" --export-json "$WORK/pull.json" \
+    --prepare "rm -rf $OUT" \
+    -n "skopeo copy from docker-registry (gzip layers)" \
+    "skopeo copy --quiet --src-tls-verify=false docker://127.0.0.1:$REG_PORT/bench/edge:v1 oci:$OUT:x" \
+    --prepare "rm -rf $OUT; $RESTART" \
+    -n "skopeo copy from the edge, cold (one count, then the layer)" \
+    "skopeo copy --quiet --src-tls-verify=false --dest-oci-accept-uncompressed-layers docker://127.0.0.1:$PORT/bench/edge:v1 oci:$OUT:x" \
+    --prepare "rm -rf $OUT; curl -fsS -o /dev/null $URL/v2/bench/edge/manifests/v1" \
+    -n "skopeo copy from the edge, warm" \
+    "skopeo copy --quiet --src-tls-verify=false --dest-oci-accept-uncompressed-layers docker://127.0.0.1:$PORT/bench/edge:v1 oci:$OUT:x"
+bench_ratios "$WORK/pull.json"
+rm -rf "$OUT"
 fi

@@ -42,6 +42,9 @@ static ngx_int_t ngx_http_squash_pull_served(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx, ngx_uint_t kind);
 static ngx_int_t ngx_http_squash_pull_index(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_pull_doc(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, const char *what, char *digest, char *type,
+    const char *data, size_t len);
 static ngx_int_t ngx_http_squash_pull_layer(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_pull_send(ngx_http_request_t *r,
@@ -270,24 +273,9 @@ ngx_http_squash_pull_answer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     d = &ctx->job.docs;
 
     if (ctx->served == NGX_HTTP_SQUASH_SERVED_CONFIG) {
-
-        if (ngx_strcmp(ctx->want, d->config_digest) != 0) {
-            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "squash: config %s of \"%V\" is %s now",
-                          ctx->want, &ctx->name, d->config_digest);
-            return NGX_HTTP_NOT_FOUND;
-        }
-
-        if (ngx_http_squash_set_header(r, "Docker-Content-Digest",
-                                       d->config_digest)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        return ngx_http_squash_pull_send(r, ctx, NGX_HTTP_OK,
-                                         "application/octet-stream",
-                                         d->config, d->config_len);
+        return ngx_http_squash_pull_doc(r, ctx, "config", d->config_digest,
+                                        "application/octet-stream",
+                                        d->config, d->config_len);
     }
 
     kind = ngx_http_squash_pull_docker(ctx) ? NGX_HTTP_SQUASH_SERVED_DOCKER
@@ -309,23 +297,9 @@ ngx_http_squash_pull_answer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
         return ngx_http_squash_pull_image(r, ctx);
     }
 
-    if (ctx->want[0] && ngx_strcmp(ctx->want, d->manifest_digest) != 0) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "squash: manifest %s of \"%V\" is %s now",
-                      ctx->want, &ctx->name, d->manifest_digest);
-        return NGX_HTTP_NOT_FOUND;
-    }
-
-    if (ngx_http_squash_set_header(r, "Docker-Content-Digest",
-                                   d->manifest_digest)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    return ngx_http_squash_pull_send(r, ctx, NGX_HTTP_OK,
-                                     (char *) d->manifest_type, d->manifest,
-                                     d->manifest_len);
+    return ngx_http_squash_pull_doc(r, ctx, "manifest", d->manifest_digest,
+                                    (char *) d->manifest_type, d->manifest,
+                                    d->manifest_len);
 }
 
 
@@ -392,13 +366,6 @@ ngx_http_squash_pull_index(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
     d = &ctx->job.docs;
 
-    if (ctx->want[0] && ngx_strcmp(ctx->want, d->manifest_digest) != 0) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "squash: index %s of \"%V\" is %s now",
-                      ctx->want, &ctx->name, d->manifest_digest);
-        return NGX_HTTP_NOT_FOUND;
-    }
-
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
 
     kind = ngx_http_squash_pull_docker(ctx) ? NGX_HTTP_SQUASH_SERVED_LIST
@@ -409,16 +376,36 @@ ngx_http_squash_pull_index(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
                                      ctx->job.index_digest,
                                      r->connection->log);
 
-    if (ngx_http_squash_set_header(r, "Docker-Content-Digest",
-                                   d->manifest_digest)
+    return ngx_http_squash_pull_doc(r, ctx, "index", d->manifest_digest,
+                                    (char *) d->manifest_type, d->manifest,
+                                    d->manifest_len);
+}
+
+
+/*
+ * A document: one asked for by digest must have it still (the same
+ * upstream image gives the same bytes, but its tag may have moved, and
+ * the edge's settings changed); then its header and bytes
+ */
+
+static ngx_int_t
+ngx_http_squash_pull_doc(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
+    const char *what, char *digest, char *type, const char *data, size_t len)
+{
+    if (ctx->want[0] && ngx_strcmp(ctx->want, digest) != 0) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "squash: %s %s of \"%V\" is %s now",
+                      what, ctx->want, &ctx->name, digest);
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    if (ngx_http_squash_set_header(r, "Docker-Content-Digest", digest)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    return ngx_http_squash_pull_send(r, ctx, NGX_HTTP_OK,
-                                     (char *) d->manifest_type, d->manifest,
-                                     d->manifest_len);
+    return ngx_http_squash_pull_send(r, ctx, NGX_HTTP_OK, type, data, len);
 }
 
 
