@@ -268,7 +268,98 @@ GET /v2/
 
 
 
-=== TEST 21: an htpasswd registry: 401 and its challenge without
+=== TEST 21: squash_keep_layers 1: the base layer as it is, the others
+merged on top as a diff (whiteouts and opaque markers of the base's
+entries kept, hard links to its files): every client, every image
+--- config
+    location /v2/ {
+        squash_pull;
+        squash_registry /_registry;
+        squash_size_cache zone=pull:1m;
+        squash_keep_layers 1;
+    }
+
+    location /_registry/ {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_REGISTRY_PORT/;
+        proxy_buffering off;
+    }
+--- request
+GET /v2/
+--- squash_pull
+skopeo registry/layered:v1 registry registry/layered:v1 keep=1
+podman registry/layered:v1 registry registry/layered:v1 keep=1
+docker registry/layered:v1 registry registry/layered:v1 keep=1
+ctr registry/five:v1 registry registry/five:v1 keep=1
+skopeo registry/five:v1 registry registry/five:v1 keep=1
+skopeo-digest registry/mixed:v1 registry registry/mixed:v1 keep=1
+skopeo registry/docker:v1 registry registry/docker:v1 keep=1
+skopeo registry/mid:v1 registry registry/mid:v1 keep=1
+skopeo registry/multi:v1 registry registry/multi-arm64:v1 platform=linux/arm64/v8 keep=1
+--- timeout: 180
+
+
+
+=== TEST 22: squash_keep_layers 3
+--- config
+    location /v2/ {
+        squash_pull;
+        squash_registry /_registry;
+        squash_size_cache zone=pull:1m;
+        squash_keep_layers 3;
+    }
+
+    location /_registry/ {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_REGISTRY_PORT/;
+        proxy_buffering off;
+    }
+--- request
+GET /v2/
+--- squash_pull
+skopeo registry/five:v1 registry registry/five:v1 keep=3
+skopeo registry/mixed:v1 registry registry/mixed:v1 keep=3
+podman registry/five:v1 registry registry/five:v1 keep=3
+--- timeout: 120
+
+
+
+=== TEST 23: squash_keep_layers 1 on every image of the semantics
+fixtures, served as files
+--- config
+    location /v2/ {
+        squash_pull;
+        squash_registry /_registry;
+        squash_size_cache zone=pull:1m;
+        squash_keep_layers 1;
+    }
+
+    location = /_registry/v2/ {
+        internal;
+        return 200 "{}";
+    }
+
+    location /_registry/ {
+        internal;
+        alias $TEST_NGINX_FIXTURES/semantics/registry/;
+    }
+--- request
+GET /v2/
+--- squash_pull
+skopeo sem/links-deleted:v1 semantics sem/links-deleted:v1 keep=1
+skopeo sem/links-shadowed:v1 semantics sem/links-shadowed:v1 keep=1
+skopeo sem/links-lower:v1 semantics sem/links-lower:v1 keep=1
+skopeo sem/opaque:v1 semantics sem/opaque:v1 keep=1
+skopeo sem/replace:v1 semantics sem/replace:v1 keep=1
+skopeo sem/headers:v1 semantics sem/headers:v1 keep=1
+skopeo sem/odd:v1 semantics sem/odd:v1 keep=1
+skopeo sem/many:v1 semantics sem/many:v1 keep=1
+skopeo sem/dirtimes:v1 semantics sem/dirtimes:v1 keep=1
+--- timeout: 180
+
+
+
+=== TEST 24: an htpasswd registry: 401 and its challenge without
 credentials, pulls with them
 --- config
     location /v2/ {
@@ -298,7 +389,7 @@ ctr registry/five:v1 registry registry/five:v1 creds=squash:s3cret
 
 
 
-=== TEST 22: squash_pull needs a size cache and a registry
+=== TEST 25: squash_pull needs a size cache and a registry
 --- request
 GET /v2/
 --- squash_conf

@@ -404,7 +404,8 @@ squash_archive_finish(squash_archive_t *a, const char *diff_id_hex)
     old = a->trailer.len;
     a->trailer.len = 0;
 
-    config = squash_doc_config(a->config, diff_id_hex, a->created_by, &len);
+    config = squash_doc_config(a->config, 0, diff_id_hex, a->created_by,
+                               &len);
     if (config == NULL) {
         snprintf(a->err, SQUASH_ERRLEN, "cannot write the image config");
         return SQUASH_ERROR;

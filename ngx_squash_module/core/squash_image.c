@@ -660,11 +660,12 @@ squash_doc_v1_json(json_t *config, const char *v1id, size_t *len)
 
 
 char *
-squash_doc_config(json_t *config, const char *diff_id_hex,
+squash_doc_config(json_t *config, size_t keep, const char *diff_id_hex,
     const char *created_by, size_t *len)
 {
     char    *s, id[SQUASH_DIGEST_LEN + 1];
-    json_t  *c, *rootfs, *history, *entry, *created;
+    size_t   i, layers;
+    json_t  *c, *rootfs, *diff_ids, *history, *entry, *created, *item;
 
     c = json_deep_copy(config);
     if (c == NULL) {
@@ -673,17 +674,52 @@ squash_doc_config(json_t *config, const char *diff_id_hex,
 
     snprintf(id, sizeof(id), "sha256:%s", diff_id_hex);
 
-    rootfs = json_pack("{s:s, s:[s]}", "type", "layers", "diff_ids", id);
+    /* the kept layers' diff_ids and history, then the merged layer's */
+
+    diff_ids = json_array();
+    history = json_array();
     entry = json_pack("{s:s, s:s}", "created_by", created_by,
                       "comment", "squashed by ngx_squash");
-    history = json_array();
 
-    if (rootfs == NULL || entry == NULL || history == NULL) {
-        json_decref(rootfs);
-        json_decref(entry);
-        json_decref(history);
-        json_decref(c);
-        return NULL;
+    if (diff_ids == NULL || history == NULL || entry == NULL) {
+        goto failed;
+    }
+
+    for (i = 0; i < keep; i++) {
+        if (json_array_append_new(diff_ids,
+                                  json_string(squash_config_diff_id(config,
+                                                                    i)))
+            != 0)
+        {
+            goto failed;
+        }
+    }
+
+    layers = 0;
+
+    json_array_foreach(json_object_get(config, "history"), i, item) {
+        if (layers == keep) {
+            break;
+        }
+
+        if (!json_is_true(json_object_get(item, "empty_layer"))) {
+            layers++;
+        }
+
+        if (json_array_append(history, item) != 0) {
+            goto failed;
+        }
+    }
+
+    if (json_array_append_new(diff_ids, json_string(id)) != 0) {
+        goto failed;
+    }
+
+    rootfs = json_pack("{s:s, s:o}", "type", "layers", "diff_ids", diff_ids);
+    diff_ids = NULL;
+
+    if (rootfs == NULL) {
+        goto failed;
     }
 
     created = json_object_get(config, "created");
@@ -692,6 +728,7 @@ squash_doc_config(json_t *config, const char *diff_id_hex,
     }
 
     json_array_append_new(history, entry);
+    entry = NULL;
     json_object_set_new(c, "rootfs", rootfs);
     json_object_set_new(c, "history", history);
 
@@ -699,6 +736,15 @@ squash_doc_config(json_t *config, const char *diff_id_hex,
     json_decref(c);
 
     return s;
+
+failed:
+
+    json_decref(diff_ids);
+    json_decref(history);
+    json_decref(entry);
+    json_decref(c);
+
+    return NULL;
 }
 
 
@@ -744,22 +790,79 @@ squash_doc_manifest(const char *config_path, const char *repo_tag,
 }
 
 
-static char *
-squash_doc_image_manifest(const char *manifest_type, const char *config_type,
-    const char *layer_type, const char *config_hex, size_t config_size,
+/* a kept layer's media type, in the manifest's kind */
+
+static const char *
+squash_layer_media_type(squash_comp_e comp, int docker)
+{
+    switch (comp) {
+
+    case SQUASH_COMP_GZIP:
+        return docker ? "application/vnd.docker.image.rootfs.diff.tar.gzip"
+                      : "application/vnd.oci.image.layer.v1.tar+gzip";
+
+    case SQUASH_COMP_ZSTD:
+        return "application/vnd.oci.image.layer.v1.tar+zstd";
+
+    default:
+        return docker ? SQUASH_MT_DOCKER_LAYER : SQUASH_MT_OCI_LAYER;
+    }
+}
+
+
+char *
+squash_doc_image_manifest(int docker, const char *config_hex,
+    size_t config_size, const squash_blob_t *kept, size_t nkept,
     const char *layer_hex, uint64_t layer_size, size_t *len)
 {
-    return squash_doc_pack(len,
-                           "{s:i, s:s, s:{s:s, s:s+, s:I},"
-                           " s:[{s:s, s:s+, s:I}]}",
-                           "schemaVersion", 2,
-                           "mediaType", manifest_type,
-                           "config", "mediaType", config_type,
-                           "digest", "sha256:", config_hex,
-                           "size", (json_int_t) config_size,
-                           "layers", "mediaType", layer_type,
-                           "digest", "sha256:", layer_hex,
-                           "size", (json_int_t) layer_size);
+    char    *s;
+    size_t   i;
+    json_t  *layers, *layer, *root;
+
+    layers = json_array();
+    if (layers == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i <= nkept; i++) {
+        if (i < nkept) {
+            layer = json_pack("{s:s, s:s, s:I}",
+                              "mediaType",
+                              squash_layer_media_type(kept[i].comp, docker),
+                              "digest", kept[i].digest,
+                              "size", (json_int_t) kept[i].size);
+
+        } else {
+            layer = json_pack("{s:s, s:s+, s:I}",
+                              "mediaType", docker ? SQUASH_MT_DOCKER_LAYER
+                                                  : SQUASH_MT_OCI_LAYER,
+                              "digest", "sha256:", layer_hex,
+                              "size", (json_int_t) layer_size);
+        }
+
+        if (layer == NULL || json_array_append_new(layers, layer) != 0) {
+            json_decref(layers);
+            return NULL;
+        }
+    }
+
+    root = json_pack("{s:i, s:s, s:{s:s, s:s+, s:I}, s:o}",
+                     "schemaVersion", 2,
+                     "mediaType", docker ? SQUASH_MT_DOCKER_MANIFEST
+                                         : SQUASH_MT_OCI_MANIFEST,
+                     "config", "mediaType", docker ? SQUASH_MT_DOCKER_CONFIG
+                                                   : SQUASH_MT_OCI_CONFIG,
+                     "digest", "sha256:", config_hex,
+                     "size", (json_int_t) config_size,
+                     "layers", layers);
+    if (root == NULL) {
+        return NULL;
+    }
+
+    s = squash_json_dump(root, len);
+    json_decref(root);
+
+    return s;
 }
 
 
@@ -767,21 +870,8 @@ char *
 squash_doc_oci_manifest(const char *config_hex, size_t config_size,
     const char *layer_hex, uint64_t layer_size, size_t *len)
 {
-    return squash_doc_image_manifest(SQUASH_MT_OCI_MANIFEST,
-                                     SQUASH_MT_OCI_CONFIG,
-                                     SQUASH_MT_OCI_LAYER, config_hex,
-                                     config_size, layer_hex, layer_size, len);
-}
-
-
-char *
-squash_doc_docker_manifest(const char *config_hex, size_t config_size,
-    const char *layer_hex, uint64_t layer_size, size_t *len)
-{
-    return squash_doc_image_manifest(SQUASH_MT_DOCKER_MANIFEST,
-                                     SQUASH_MT_DOCKER_CONFIG,
-                                     SQUASH_MT_DOCKER_LAYER, config_hex,
-                                     config_size, layer_hex, layer_size, len);
+    return squash_doc_image_manifest(0, config_hex, config_size, NULL, 0,
+                                     layer_hex, layer_size, len);
 }
 
 

@@ -129,7 +129,11 @@ size_t squash_config_diff_ids(json_t *config);
 
 /* documents of the archive; malloc()ed, NUL-terminated, length in *len */
 char *squash_doc_v1_json(json_t *config, const char *v1id, size_t *len);
-char *squash_doc_config(json_t *config, const char *diff_id_hex,
+/*
+ * The config of the squashed image: rootfs.diff_ids and history those of
+ * the keep base layers kept, then the one merged layer's
+ */
+char *squash_doc_config(json_t *config, size_t keep, const char *diff_id_hex,
     const char *created_by, size_t *len);
 char *squash_doc_repositories(const char *repo, const char *tag,
     const char *v1id, size_t *len);
@@ -137,7 +141,12 @@ char *squash_doc_manifest(const char *config_path, const char *repo_tag,
     const char *layer_path, size_t *len);
 char *squash_doc_oci_manifest(const char *config_hex, size_t config_size,
     const char *layer_hex, uint64_t layer_size, size_t *len);
-char *squash_doc_docker_manifest(const char *config_hex, size_t config_size,
+/*
+ * An image manifest, OCI or (docker) Docker schema 2: the kept layers as
+ * they are, then the merged layer, uncompressed
+ */
+char *squash_doc_image_manifest(int docker, const char *config_hex,
+    size_t config_size, const squash_blob_t *kept, size_t nkept,
     const char *layer_hex, uint64_t layer_size, size_t *len);
 /* an index (OCI, or a Docker manifest list) of the items' manifests */
 char *squash_doc_index(int docker, const squash_index_item_t *items,

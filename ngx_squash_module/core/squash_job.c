@@ -140,6 +140,7 @@ squash_job_manifest(squash_job_t *j, const char *data, size_t len,
     }
 
     memcpy(j->digest, digest, SQUASH_DIGEST_LEN + 1);
+    memcpy(j->key, digest, SQUASH_DIGEST_LEN + 1);
 
     /* the V1 id: known up front, changes with the image */
 
@@ -157,7 +158,7 @@ int
 squash_job_config(squash_job_t *j, const char *data, size_t len,
     const squash_platform_t *platform)
 {
-    char    digest[SQUASH_DIGEST_LEN + 1];
+    char    digest[SQUASH_DIGEST_LEN + 1], id[SQUASH_DIGEST_LEN + 32];
     size_t  i, n;
 
     if (squash_sha256_digest(data, len, digest) != SQUASH_OK) {
@@ -187,6 +188,20 @@ squash_job_config(squash_job_t *j, const char *data, size_t len,
         if (squash_config_diff_id(j->config, i) == NULL) {
             return squash_job_err(j, SQUASH_ERROR, "diff_id %zu is not a "
                                   "sha256 digest", i + 1);
+        }
+    }
+
+    /* base layers kept: the others merge as a diff over them */
+
+    j->keep = j->keep_wanted < n ? j->keep_wanted : n - 1;
+
+    if (j->keep) {
+        squash_merger_set_diff(j->merger);
+
+        snprintf(id, sizeof(id), "%s keep %zu", j->digest, j->keep);
+
+        if (squash_sha256_digest(id, strlen(id), j->key) != SQUASH_OK) {
+            return squash_job_err(j, SQUASH_ERROR, "sha256 failed");
         }
     }
 
@@ -259,6 +274,7 @@ squash_job_index_add(squash_job_t *j)
     j->from_index = 1;
     j->whole_index = 1;
     j->plain_config = keep.plain_config;
+    j->keep_wanted = keep.keep_wanted;
 
     return SQUASH_OK;
 }
@@ -315,7 +331,7 @@ squash_job_created_by(squash_job_t *j, const char *name, size_t name_len)
     }
 
     snprintf(j->created_by, len, "ngx_squash: squashed %zu layers of %.*s@%s",
-             j->manifest.nlayers, (int) name_len, name, j->digest);
+             squash_job_merged_layers(j), (int) name_len, name, j->digest);
 
     return SQUASH_OK;
 }
@@ -404,8 +420,8 @@ squash_job_documents(squash_job_t *j, const char *name, size_t name_len,
     free(d->manifest);
     d->manifest = NULL;
 
-    d->config = squash_doc_config(j->config, j->diff_id + 7, j->created_by,
-                                  &d->config_len);
+    d->config = squash_doc_config(j->config, j->keep, j->diff_id + 7,
+                                  j->created_by, &d->config_len);
 
     if (d->config == NULL
         || squash_sha256_digest(d->config, d->config_len, d->config_digest)
@@ -414,19 +430,13 @@ squash_job_documents(squash_job_t *j, const char *name, size_t name_len,
         return squash_job_err(j, SQUASH_ERROR, "out of memory");
     }
 
-    if (docker) {
-        d->manifest_type = SQUASH_MT_DOCKER_MANIFEST;
-        d->manifest = squash_doc_docker_manifest(d->config_digest + 7,
-                                                 d->config_len,
-                                                 j->diff_id + 7, layer_size,
-                                                 &d->manifest_len);
-
-    } else {
-        d->manifest_type = SQUASH_MT_OCI_MANIFEST;
-        d->manifest = squash_doc_oci_manifest(d->config_digest + 7,
-                                              d->config_len, j->diff_id + 7,
-                                              layer_size, &d->manifest_len);
-    }
+    d->manifest_type = docker ? SQUASH_MT_DOCKER_MANIFEST
+                              : SQUASH_MT_OCI_MANIFEST;
+    d->manifest = squash_doc_image_manifest(docker, d->config_digest + 7,
+                                            d->config_len,
+                                            j->manifest.layers, j->keep,
+                                            j->diff_id + 7, layer_size,
+                                            &d->manifest_len);
 
     if (d->manifest == NULL
         || squash_sha256_digest(d->manifest, d->manifest_len,
@@ -575,6 +585,10 @@ squash_job_rewind(squash_job_t *j, uint64_t *size)
     j->merger = squash_merger_create(j->merge_memory, j->warn, j->warn_data);
     if (j->merger == NULL) {
         return squash_job_err(j, SQUASH_ERROR, "out of memory");
+    }
+
+    if (j->keep) {
+        squash_merger_set_diff(j->merger);
     }
 
     j->layer_bytes = 0;

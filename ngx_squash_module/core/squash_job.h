@@ -33,6 +33,9 @@ typedef struct {
 typedef struct {
     squash_manifest_t   manifest;
     char                digest[SQUASH_DIGEST_LEN + 1];  /* the manifest's */
+    char                key[SQUASH_DIGEST_LEN + 1];     /* what is made of
+                                                           it: the digest,
+                                                           and keep */
     char                v1id[SQUASH_HEX_LEN + 1];
     json_t             *config;
     squash_merger_t    *merger;
@@ -54,6 +57,10 @@ typedef struct {
     unsigned            bare:1;             /* layer.tar alone */
     unsigned            plain_config:1;     /* no variant added */
     unsigned            whole_index:1;      /* an index: all its images */
+
+    /* base layers kept as they are (squash_keep_layers): wanted, kept */
+    size_t              keep_wanted;
+    size_t              keep;
 
     /* an index served whole: its images, squashed one after another */
     squash_index_item_t *items;
@@ -103,13 +110,16 @@ int squash_job_index_doc(squash_job_t *j, int docker);
 
 /*
  * The config document: it must have the digest the manifest names, and a
- * sha256 diff_id for each layer.  SQUASH_OK or SQUASH_ERROR.
+ * sha256 diff_id for each layer.  SQUASH_OK or SQUASH_ERROR.  Then the
+ * layers kept are known (j->keep_wanted, all but the top one at most: the
+ * layers above are merged as a diff over them), and j->key.
  */
 int squash_job_config(squash_job_t *j, const char *data, size_t len,
     const squash_platform_t *platform);
 
-/* the manifest's layers, bottom up */
+/* the manifest's layers, bottom up; those merged, the top ones */
 #define squash_job_layers(j)        ((j)->manifest.nlayers)
+#define squash_job_merged_layers(j) ((j)->manifest.nlayers - (j)->keep)
 #define squash_job_layer(j, i)      (&(j)->manifest.layers[i])
 const char *squash_job_diff_id(squash_job_t *j, size_t i);
 

@@ -104,6 +104,8 @@ struct squash_merger_s {
 
     size_t                  refetch;    /* links waiting for pass two */
     unsigned                refetching:1;
+    unsigned                diff:1;     /* over kept base layers */
+    squash_link_t          *to_base;    /* a diff's links to base files */
 
     squash_warn_pt          warn;
     void                   *warn_data;
@@ -121,6 +123,11 @@ static const char *squash_merger_path(squash_merger_t *m, uint32_t id);
 static int squash_merger_full(squash_merger_t *m);
 static int squash_merger_written(squash_merger_t *m, uint32_t id,
     const squash_tar_entry_t *e, const unsigned char *raw, size_t raw_len);
+static squash_link_t *squash_merger_named_link(squash_merger_t *m,
+    const char *name, const unsigned char *raw, size_t raw_len);
+static int squash_merger_diff_whiteout(squash_merger_t *m,
+    const squash_tar_entry_t *e, const unsigned char *raw, size_t raw_len,
+    size_t tlen, squash_merge_result_t *res);
 
 
 #define SQUASH_FNV_INIT   0xcbf29ce484222325ULL
@@ -268,6 +275,8 @@ squash_merger_destroy(squash_merger_t *m)
             squash_merger_free_links(m, m->extras[i].dir);
         }
     }
+
+    squash_merger_free_links(m, m->to_base);
 
     for (i = 0; i < m->nchunks; i++) {
         free(m->nodes[i]);
@@ -943,10 +952,20 @@ static squash_link_t *
 squash_merger_new_link(squash_merger_t *m, const squash_tar_entry_t *e,
     const unsigned char *raw, size_t raw_len)
 {
+    return squash_merger_named_link(m, e->path, raw, raw_len);
+}
+
+
+/* header records to write under name */
+
+static squash_link_t *
+squash_merger_named_link(squash_merger_t *m, const char *name,
+    const unsigned char *raw, size_t raw_len)
+{
     size_t          nlen, size;
     squash_link_t  *l;
 
-    nlen = strlen(e->path) + 1;
+    nlen = strlen(name) + 1;
     size = sizeof(squash_link_t) + raw_len + nlen;
 
     if (m->memory + size > m->limit) {
@@ -965,7 +984,7 @@ squash_merger_new_link(squash_merger_t *m, const squash_tar_entry_t *e,
     l->raw_len = raw_len;
     memcpy(l->raw, raw, raw_len);
     l->name = (char *) l->raw + raw_len;
-    memcpy(l->name, e->path, nlen);
+    memcpy(l->name, name, nlen);
 
     m->memory += size;
 
@@ -1268,6 +1287,15 @@ squash_merger_entry(squash_merger_t *m, const squash_tar_entry_t *e,
                 return SQUASH_ERROR;
             }
 
+            if (m->diff && x->opaque == SQUASH_LAYER_NONE
+                && !squash_merger_hidden(m, m->norm, (size_t) len))
+            {
+                /* it may hide the base's entries: written */
+                m->stats.emitted++;
+                res->action = SQUASH_MERGE_EMIT;
+                res->target = e->path;
+            }
+
             x->opaque = squash_merger_first(x->opaque, m->cur);
             return SQUASH_OK;
         }
@@ -1286,6 +1314,13 @@ squash_merger_entry(squash_merger_t *m, const squash_tar_entry_t *e,
 
         if (*target == '\0') {
             return SQUASH_OK;
+        }
+
+        if (m->diff
+            && squash_merger_diff_whiteout(m, e, raw, raw_len, tlen, res)
+               != SQUASH_OK)
+        {
+            return SQUASH_ERROR;
         }
 
         id = squash_merger_walk(m, m->norm, tlen, 1);
@@ -1353,6 +1388,69 @@ squash_merger_entry(squash_merger_t *m, const squash_tar_entry_t *e,
     res->action = SQUASH_MERGE_EMIT;
     res->links = held;
     res->target = e->path;
+
+    return SQUASH_OK;
+}
+
+
+/*
+ * A diff's whiteout of m->norm (tlen bytes), before it is applied: as it
+ * is where nothing above covers the path; as the opaque marker of a
+ * directory an upper layer wrote there; dropped where an upper layer wrote
+ * something else there, hid it or hid a directory above it
+ */
+
+static int
+squash_merger_diff_whiteout(squash_merger_t *m, const squash_tar_entry_t *e,
+    const unsigned char *raw, size_t raw_len, size_t tlen,
+    squash_merge_result_t *res)
+{
+    char            *name;
+    size_t           size;
+    uint32_t         id;
+    squash_node_t   *n;
+    squash_extra_t  *x;
+
+    if (!squash_merger_hidden(m, m->norm, tlen)) {
+        m->stats.emitted++;
+        res->action = SQUASH_MERGE_EMIT;
+        res->target = e->path;
+        return SQUASH_OK;
+    }
+
+    id = squash_merger_walk(m, m->norm, tlen, 0);
+    if (id == SQUASH_ID_NONE) {
+        return SQUASH_OK;
+    }
+
+    n = squash_merger_at(m, id);
+    x = squash_merger_extra(m, id, 0);
+
+    if (n->seen >= m->cur || n->hide < m->cur || x == NULL || x->dir == NULL
+        || x->opaque < m->cur)
+    {
+        return SQUASH_OK;
+    }
+
+    size = tlen + sizeof("/" SQUASH_WH_OPAQUE);
+
+    if (squash_merger_buf(m, &m->path, &m->path_size, size) != SQUASH_OK) {
+        return SQUASH_ERROR;
+    }
+
+    name = m->path;
+    snprintf(name, size, "%.*s/" SQUASH_WH_OPAQUE, (int) tlen, m->norm);
+
+    res->rename = squash_merger_named_link(m, name, raw, raw_len);
+    if (res->rename == NULL) {
+        return SQUASH_ERROR;
+    }
+
+    x->opaque = squash_merger_first(x->opaque, m->cur);
+
+    m->stats.emitted++;
+    res->action = SQUASH_MERGE_RENAME;
+    res->target = res->rename->name;
 
     return SQUASH_OK;
 }
@@ -1473,7 +1571,16 @@ int
 squash_merger_restate(squash_merger_t *m, squash_bytes_t *out)
 {
     size_t            i, n;
+    squash_link_t    *l;
     squash_extra_t  **list;
+
+    for (l = m->to_base; l; l = l->next) {
+        if (squash_bytes_append(out, l->raw, l->raw_len, (size_t) -1 / 2)
+            != SQUASH_OK)
+        {
+            return SQUASH_ERROR;
+        }
+    }
 
     n = 0;
 
@@ -1519,6 +1626,13 @@ squash_merger_restate(squash_merger_t *m, squash_bytes_t *out)
 
 
 void
+squash_merger_set_diff(squash_merger_t *m)
+{
+    m->diff = 1;
+}
+
+
+void
 squash_merger_finish(squash_merger_t *m)
 {
     size_t           i;
@@ -1530,6 +1644,19 @@ squash_merger_finish(squash_merger_t *m)
         x = &m->extras[i];
 
         if (x->id == SQUASH_ID_NONE || x->links == NULL) {
+            continue;
+        }
+
+        if (m->diff) {
+            /* links to a base layer's file: written as they are */
+
+            for (l = x->links; l->next; l = l->next) {
+                /* void */
+            }
+
+            l->next = m->to_base;
+            m->to_base = x->links;
+            x->links = NULL;
             continue;
         }
 

@@ -23,6 +23,14 @@
  * linking to it; a target hidden earlier in the same layer needs a second
  * pass over that layer (squash_merger_refetch_pending()).  Links whose
  * target never shows up are dropped with a warning, never left dangling.
+ *
+ * As a diff (squash_merger_set_diff()), for layers merged on top of base
+ * layers that are kept: whiteouts and opaque markers that may hide base
+ * content are written rather than only applied (a whiteout of a path an
+ * upper layer wrote as a directory becomes that directory's opaque marker;
+ * one of a path an upper layer wrote otherwise, or below a hidden one, is
+ * dropped), and hard links whose target never shows up link to the base's
+ * file (squash_merger_restate() writes them at the end).
  */
 
 #ifndef _SQUASH_MERGER_H_INCLUDED_
@@ -74,6 +82,9 @@ typedef struct {
 squash_merger_t *squash_merger_create(size_t memory_limit,
     squash_warn_pt warn, void *warn_data);
 void squash_merger_destroy(squash_merger_t *m);
+
+/* a diff over kept base layers; before the first layer */
+void squash_merger_set_diff(squash_merger_t *m);
 
 /* starts the next layer down */
 void squash_merger_begin_layer(squash_merger_t *m);

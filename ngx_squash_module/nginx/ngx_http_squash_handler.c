@@ -179,6 +179,11 @@ ngx_http_squash_pull_handler(ngx_http_request_t *r)
         return ngx_http_squash_pull_error(r, ctx, rc);
     }
 
+    if (ctx->served == NGX_HTTP_SQUASH_SERVED_BASE) {
+        /* a base layer kept as it is: the registry's own blob */
+        return ngx_http_squash_pull_base(r, ctx);
+    }
+
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "squash pull: route %ui \"%V\" \"%V\"",
                    ctx->route, &ctx->name, &ctx->reference);
@@ -216,9 +221,13 @@ ngx_http_squash_begin(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
     ctx->job_init = 1;
 
-    /* the registry API serves the image's own config, and whole indexes */
+    /*
+     * the registry API serves the image's own config, whole indexes, and
+     * keeps base layers as they are where asked to
+     */
     ctx->job.plain_config = ctx->route ? 1 : 0;
     ctx->job.whole_index = (ctx->route == SQUASH_API_MANIFEST);
+    ctx->job.keep_wanted = ctx->route ? slcf->keep_layers : 0;
 
     ctx->last_out = &ctx->out;
 
@@ -481,8 +490,11 @@ ngx_http_squash_start_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
         return ngx_http_squash_cut_short(r, ctx);
     }
 
-    if (ctx->layer == squash_job_layers(&ctx->job)) {
-        /* hard links whose target never showed up are dropped */
+    if (ctx->layer == squash_job_merged_layers(&ctx->job)) {
+        /*
+         * hard links whose target never showed up are dropped (in a diff
+         * over kept layers, they link to the base's file)
+         */
         squash_merger_finish(ctx->job.merger);
         ctx->state = NGX_HTTP_SQUASH_PADDING;
         return NGX_OK;
@@ -571,7 +583,7 @@ ngx_http_squash_end_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
 
     if (ctx->claimed) {
-        (void) ngx_http_squash_cache_claim(slcf->size_cache, ctx->job.digest,
+        (void) ngx_http_squash_cache_claim(slcf->size_cache, ctx->job.key,
                                            ngx_time()
                                            + NGX_HTTP_SQUASH_CLAIM_TIME,
                                            1, r->connection->log);
@@ -759,7 +771,7 @@ ngx_http_squash_measured(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     sizes.exact = size;
     ngx_memcpy(sizes.layer, ctx->job.diff_id, SQUASH_DIGEST_LEN + 1);
 
-    ngx_http_squash_cache_put(slcf->size_cache, ctx->job.digest, &sizes,
+    ngx_http_squash_cache_put(slcf->size_cache, ctx->job.key, &sizes,
                               r->connection->log);
 
     ctx->claimed = 0;
@@ -815,7 +827,7 @@ ngx_http_squash_trailer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
         sizes.estimate = job->archive.layer_size;
     }
 
-    ngx_http_squash_cache_put(slcf->size_cache, job->digest, &sizes,
+    ngx_http_squash_cache_put(slcf->size_cache, job->key, &sizes,
                               r->connection->log);
 
     ctx->state = NGX_HTTP_SQUASH_FINISHED;
@@ -848,7 +860,7 @@ ngx_http_squash_cleanup(void *data)
         /* a count that did not finish: another request may */
         slcf = ngx_http_get_module_loc_conf(ctx->request,
                                             ngx_http_squash_module);
-        ngx_http_squash_cache_unclaim(slcf->size_cache, ctx->job.digest);
+        ngx_http_squash_cache_unclaim(slcf->size_cache, ctx->job.key);
         ctx->claimed = 0;
     }
 

@@ -47,6 +47,11 @@ static ngx_conf_num_bounds_t  ngx_http_squash_layers_bounds = {
 };
 
 
+static ngx_conf_num_bounds_t  ngx_http_squash_keep_bounds = {
+    ngx_conf_check_num_bounds, 0, 10000
+};
+
+
 static ngx_conf_num_bounds_t  ngx_http_squash_probes_bounds = {
     ngx_conf_check_num_bounds, 1, 64
 };
@@ -67,6 +72,13 @@ static ngx_command_t  ngx_http_squash_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
+
+    { ngx_string("squash_keep_layers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_squash_loc_conf_t, keep_layers),
+      &ngx_http_squash_keep_bounds },
 
     { ngx_string("squash_registry"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -269,6 +281,7 @@ ngx_http_squash_create_loc_conf(ngx_conf_t *cf)
     conf->layer_size = NGX_CONF_UNSET_UINT;
     conf->size_cache = NGX_CONF_UNSET_PTR;
     conf->pull = NGX_CONF_UNSET;
+    conf->keep_layers = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -294,6 +307,7 @@ ngx_http_squash_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->formats, prev->formats,
                               SQUASH_FORMAT_ALL);
     ngx_conf_merge_ptr_value(conf->size_cache, prev->size_cache, NULL);
+    ngx_conf_merge_uint_value(conf->keep_layers, prev->keep_layers, 0);
 
     /* left unset: its default follows the size cache of each location */
 

@@ -90,6 +90,7 @@ typedef struct {
     size_t                     yield_after;
     ngx_shm_zone_t            *size_cache;
     ngx_flag_t                 pull;
+    ngx_uint_t                 keep_layers;
 } ngx_http_squash_loc_conf_t;
 
 
@@ -153,6 +154,7 @@ typedef struct {
 #define NGX_HTTP_SQUASH_SERVED_LAYER     4
 #define NGX_HTTP_SQUASH_SERVED_INDEX     5      /* an OCI index */
 #define NGX_HTTP_SQUASH_SERVED_LIST      6      /* a Docker manifest list */
+#define NGX_HTTP_SQUASH_SERVED_BASE      7      /* a layer kept as it is */
 
 
 /* a size probe, several in flight at once */
@@ -370,6 +372,8 @@ ngx_int_t ngx_http_squash_set_header(ngx_http_request_t *r, char *key,
 /* ngx_http_squash_pull.c */
 
 ngx_int_t ngx_http_squash_pull_route(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+ngx_int_t ngx_http_squash_pull_base(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 ngx_int_t ngx_http_squash_pull_image(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);

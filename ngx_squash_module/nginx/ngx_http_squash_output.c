@@ -39,7 +39,7 @@ ngx_http_squash_layer_bytes(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
     ngx_memzero(&sizes, sizeof(ngx_http_squash_sizes_t));
     sizes.count = 1;
 
-    ngx_http_squash_cache_put(slcf->size_cache, ctx->job.digest, &sizes,
+    ngx_http_squash_cache_put(slcf->size_cache, ctx->job.key, &sizes,
                               r->connection->log);
 
     return NGX_ERROR;

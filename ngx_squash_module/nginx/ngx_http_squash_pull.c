@@ -137,7 +137,8 @@ ngx_http_squash_pull_digest(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
         } else {
             known = sizes.served == NGX_HTTP_SQUASH_SERVED_CONFIG
-                    || sizes.served == NGX_HTTP_SQUASH_SERVED_LAYER;
+                    || sizes.served == NGX_HTTP_SQUASH_SERVED_LAYER
+                    || sizes.served == NGX_HTTP_SQUASH_SERVED_BASE;
         }
     }
 
@@ -415,6 +416,7 @@ static ngx_int_t
 ngx_http_squash_pull_served(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
     ngx_uint_t kind)
 {
+    size_t                       i;
     ngx_log_t                   *log;
     squash_job_docs_t           *d;
     ngx_http_squash_loc_conf_t  *slcf;
@@ -436,7 +438,51 @@ ngx_http_squash_pull_served(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
                                      NGX_HTTP_SQUASH_SERVED_LAYER,
                                      ctx->job.digest, log);
 
+    for (i = 0; i < ctx->job.keep; i++) {
+        ngx_http_squash_cache_served_put(slcf->size_cache, &ctx->name,
+                                         squash_job_layer(&ctx->job, i)->digest,
+                                         NGX_HTTP_SQUASH_SERVED_BASE,
+                                         ctx->job.digest, log);
+    }
+
     return NGX_OK;
+}
+
+
+/*
+ * A base layer kept as it is: the registry location answers for it, with
+ * the client's headers (a range, credentials) and the registry's own
+ */
+
+ngx_int_t
+ngx_http_squash_pull_base(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    u_char                      *p;
+    ngx_str_t                    uri;
+    ngx_http_squash_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_squash_module);
+
+    uri.len = slcf->registry.len + sizeof("/v2//blobs/") - 1 + ctx->name.len
+              + SQUASH_DIGEST_LEN;
+    uri.data = ngx_pnalloc(r->pool, uri.len);
+    if (uri.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_sprintf(uri.data, "%V/v2/%V/blobs/%s", &slcf->registry,
+                    &ctx->name, ctx->want);
+    uri.len = p - uri.data;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "squash: base layer, to \"%V\"", &uri);
+
+    /* the registry's answer has its own */
+    r->headers_out.headers.part.nelts = 0;
+    r->headers_out.headers.part.next = NULL;
+    r->headers_out.headers.last = &r->headers_out.headers.part;
+
+    return ngx_http_internal_redirect(r, &uri, NULL);
 }
 
 
@@ -534,7 +580,7 @@ ngx_http_squash_pull_check(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     ngx_memzero(&sizes, sizeof(ngx_http_squash_sizes_t));
     sizes.stale = 1;
 
-    ngx_http_squash_cache_put(slcf->size_cache, ctx->job.digest, &sizes,
+    ngx_http_squash_cache_put(slcf->size_cache, ctx->job.key, &sizes,
                               r->connection->log);
 
     return NGX_ERROR;

@@ -58,7 +58,7 @@ ngx_http_squash_size_probe(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
         ngx_memzero(&sizes, sizeof(ngx_http_squash_sizes_t));
 
-        (void) ngx_http_squash_cache_get(slcf->size_cache, ctx->job.digest,
+        (void) ngx_http_squash_cache_get(slcf->size_cache, ctx->job.key,
                                          &sizes);
 
         ctx->cached_size = ctx->exact ? sizes.exact : sizes.estimate;
@@ -80,7 +80,7 @@ ngx_http_squash_size_probe(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
             /* one request counts an image, others wait for its result */
 
             rc = ngx_http_squash_cache_claim(slcf->size_cache,
-                                             ctx->job.digest,
+                                             ctx->job.key,
                                              ngx_time()
                                              + NGX_HTTP_SQUASH_CLAIM_TIME,
                                              0, r->connection->log);

@@ -81,7 +81,8 @@ package SquashTest;
 #       containerd started here, native snapshotter, images mount); each
 #       must give the tree `umoci unpack` gives of ORIGINAL in FIXTURE,
 #       from LAYERS layers (1); platform=OS/ARCH[/VARIANT] pulls that
-#       platform
+#       platform; keep=K: the location keeps K base layers
+#       (squash_keep_layers), so K+1 layers, or all of a smaller image
 #   --- squash_conf_refused: MESSAGE   nginx -t refuses the lines of
 #       --- squash_conf (a server's directives) with MESSAGE
 #   --- squash_pull_blob: NAME REF   the manifest's config and layer
@@ -108,6 +109,9 @@ use Test::More ();
 our $Tools = $ENV{TEST_NGINX_TOOLS} or die "TEST_NGINX_TOOLS is not set\n";
 our $Fixtures = $ENV{TEST_NGINX_FIXTURES}
     or die "TEST_NGINX_FIXTURES is not set\n";
+
+# ctr pulls so far: each has a containerd namespace of its own
+our $CtrPulls = 0;
 
 sub import {
     my $caller = caller;
@@ -569,6 +573,16 @@ sub pull {
     my ($name, $client, $ref, $fixture, $orig, @opts) = @_;
     my %opt = map { /^(\w+)=(.*)$/ ? ($1 => $2) : (layers => $_) } @opts;
     my $layers = $opt{layers} // 1;
+
+    if (defined $opt{keep}) {
+        (my $ociref = $orig) =~ s{[/:]}{-}g;
+        require JSON::PP;
+        open my $mf, '<', "$Fixtures/$fixture/dir/$ociref/manifest.json"
+            or die "$ociref: $!";
+        my $n = @{ JSON::PP::decode_json(join '', <$mf>)->{layers} };
+        close $mf;
+        $layers = ($opt{keep} < $n ? $opt{keep} : $n - 1) + 1;
+    }
     my $edge = "127.0.0.1:$ENV{TEST_NGINX_SERVER_PORT}";
     my $what = "$name - $client pull of $ref";
 
@@ -588,7 +602,7 @@ sub pull {
         my ($os, $arch, $variant) = split m{/}, $opt{platform} // '';
         my $over = ($os ? "--override-os $os --override-arch $arch" : '')
                    . ($variant ? " --override-variant $variant" : '');
-        my $inspect = `skopeo $over inspect --tls-verify=false $creds 'docker://$edge/$ref' 2>&1`;
+        my $inspect = `skopeo $over inspect --no-tags --tls-verify=false $creds 'docker://$edge/$ref' 2>&1`;
         my $info = eval { JSON::PP::decode_json($inspect) };
         if (!$info) {
             Test::More::fail("$what - skopeo inspect");
@@ -649,8 +663,10 @@ sub pull {
             return;
         }
 
+        # a namespace each: its own images and snapshots
+        my $ns = '-n squash' . ++$CtrPulls;
         my $user = $opt{creds} ? "--user '$opt{creds}'" : '';
-        $out = ctr('images', 'pull', '--plain-http', '--snapshotter',
+        $out = ctr($ns, 'images', 'pull', '--plain-http', '--snapshotter',
                    'native', $user, $platform, "'$edge/$ref'");
         if ($? != 0) {
             Test::More::fail("$what - ctr images pull");
@@ -660,8 +676,8 @@ sub pull {
 
         my $mnt = "$dir/mnt";
         mkdir $mnt;
-        $out = ctr('images', 'mount', '--snapshotter', 'native', $platform,
-                   "'$edge/$ref'", "'$mnt'");
+        $out = ctr($ns, 'images', 'mount', '--snapshotter', 'native',
+                   $platform, "'$edge/$ref'", "'$mnt'");
         if ($? != 0) {
             Test::More::fail("$what - ctr images mount");
             Test::More::diag($out);
@@ -669,17 +685,14 @@ sub pull {
         }
 
         $tree = tool('tree', $mnt);
-        ctr('images', 'unmount', "'$mnt'");
+        ctr($ns, 'images', 'unmount', "'$mnt'");
 
-        # the layers of the snapshot it made: one a line of the chain
-        $out = ctr('snapshots', '--snapshotter', 'native', 'ls');
-        ctr('images', 'rm', '--sync', "'$edge/$ref'");
-        ctr('snapshots', '--snapshotter', 'native', 'rm', $_)
-            for reverse map { (split)[0] } grep { /Committed/ }
-                        split /\n/, $out;
-
+        # the layers: the snapshots it committed in its namespace
+        $out = ctr($ns, 'snapshots', '--snapshotter', 'native', 'ls');
         my @chain = grep { /Committed/ } split /\n/, $out;
         Test::More::is(scalar @chain, $layers, "$what - $layers layer(s)");
+
+        ctr($ns, 'images', 'rm', '--sync', "'$edge/$ref'");
 
     } else {
         if (!start_dockerd()) {

@@ -217,12 +217,12 @@ test_documents(void **state)
     assert_null(strstr(v1, "parent"));
     assert_null(strstr(v1, "rootfs"));
 
-    cfg = squash_doc_config(c, "ab", "squashed", &len);
+    cfg = squash_doc_config(c, 0, "ab", "squashed", &len);
     assert_non_null(strstr(cfg, "\"diff_ids\":[\"sha256:ab\"]"));
     assert_non_null(strstr(cfg, "\"history\":[{\"comment\":"));
 
     /* the same input, the same bytes */
-    again = squash_doc_config(c, "ab", "squashed", &len2);
+    again = squash_doc_config(c, 0, "ab", "squashed", &len2);
     assert_int_equal(len, len2);
     assert_memory_equal(cfg, again, len);
 
