@@ -289,6 +289,53 @@ test_archive_documents(void **state)
 }
 
 
+/* base layers kept: their diff_ids, history and descriptors first */
+
+static void
+test_kept_documents(void **state)
+{
+    char           err[SQUASH_ERRLEN], *d;
+    size_t         len;
+    json_t        *c;
+    squash_blob_t  kept[1];
+    const char    *src = "{\"rootfs\":{\"diff_ids\":[\"" DIGEST_A "\",\""
+                         DIGEST_B "\"]},\"history\":[{\"created_by\":"
+                         "\"base\"},{\"created_by\":\"env\","
+                         "\"empty_layer\":true},{\"created_by\":\"top\"}]}";
+
+    (void) state;
+
+    c = squash_config_parse(src, strlen(src), err);
+    assert_non_null(c);
+
+    d = squash_doc_config(c, 1, "ab", "squashed", &len);
+    assert_non_null(strstr(d, "\"diff_ids\":[\"" DIGEST_A "\","
+                              "\"sha256:ab\"]"));
+    assert_non_null(strstr(d, "\"history\":[{\"created_by\":\"base\"},"
+                              "{\"comment\":\"squashed by ngx_squash\","
+                              "\"created_by\":\"squashed\"}]"));
+    free(d);
+    json_decref(c);
+
+    memset(kept, 0, sizeof(kept));
+    strcpy(kept[0].digest, DIGEST_C);
+    kept[0].size = 7;
+    kept[0].comp = SQUASH_COMP_GZIP;
+
+    d = squash_doc_image_manifest(1, "cc", 10, kept, 1, "ll", 20, &len);
+    assert_non_null(strstr(d, "\"layers\":[{\"digest\":\"" DIGEST_C "\","
+                              "\"mediaType\":\"application/vnd.docker."
+                              "image.rootfs.diff.tar.gzip\",\"size\":7},"
+                              "{\"digest\":\"sha256:ll\",\"mediaType\":\""
+                              SQUASH_MT_DOCKER_LAYER "\",\"size\":20}]"));
+    free(d);
+
+    d = squash_doc_image_manifest(0, "cc", 10, kept, 1, "ll", 20, &len);
+    assert_non_null(strstr(d, "application/vnd.oci.image.layer.v1.tar+gzip"));
+    free(d);
+}
+
+
 int
 unit_image(void)
 {
@@ -301,6 +348,7 @@ unit_image(void)
         cmocka_unit_test(test_index),
         cmocka_unit_test(test_documents),
         cmocka_unit_test(test_archive_documents),
+        cmocka_unit_test(test_kept_documents),
     };
 
     return cmocka_run_group_tests_name("image", tests, NULL, NULL);

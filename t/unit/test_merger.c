@@ -71,6 +71,15 @@ refetch(squash_merger_t *m, FILE *f, const char *spec, size_t offset)
 }
 
 
+/*
+ * As a diff over kept base layers (squash_merger_set_diff()): entries'
+ * header records are their paths, and "~" then what restate writes (the
+ * links to base files, the directories written again) end the result
+ */
+
+static int  unit_diff;
+
+
 static char *
 merge(const char *spec)
 {
@@ -83,8 +92,14 @@ merge(const char *spec)
     squash_merge_result_t   res;
     int                     rc;
 
+    squash_bytes_t          tail = { 0 };
+
     m = squash_merger_create(1 << 24, NULL, NULL);
     assert_non_null(m);
+
+    if (unit_diff) {
+        squash_merger_set_diff(m);
+    }
 
     f = open_memstream(&out, &len);
     copy = strdup(spec);
@@ -117,7 +132,8 @@ merge(const char *spec)
                 te.linkpath = gt + 1;
             }
 
-            rc = squash_merger_entry(m, &te, (unsigned char *) "", 0, &res);
+            rc = squash_merger_entry(m, &te, (unsigned char *) e,
+                                     unit_diff ? strlen(e) : 0, &res);
             assert_int_equal(rc, SQUASH_OK);
 
             switch (res.action) {
@@ -158,6 +174,12 @@ merge(const char *spec)
     if (squash_merger_stats(m)->links_dropped) {
         fprintf(f, "%s-%llu", ftell(f) ? " " : "",
                 (unsigned long long) squash_merger_stats(m)->links_dropped);
+    }
+
+    if (unit_diff) {
+        assert_int_equal(squash_merger_restate(m, &tail), SQUASH_OK);
+        fprintf(f, " ~%.*s", (int) tail.len, tail.data);
+        squash_bytes_free(&tail);
     }
 
     fclose(f);
@@ -215,6 +237,44 @@ test_opaque(void **state)
                  "d/a d/ e");
     assert_merge("d/.wh..wh..opq d/ d/a | d/ d/b", "d/ d/a");
     assert_merge("d/ d/a | d/.wh..wh..opq | d/b", "d/ d/a");
+}
+
+
+#define assert_diff(spec, want)                                               \
+    do {                                                                      \
+        unit_diff = 1;                                                        \
+        assert_merge(spec, want);                                             \
+        unit_diff = 0;                                                        \
+    } while (0)
+
+
+/* merged over kept base layers: what may hide the base's entries stays */
+
+static void
+test_diff(void **state)
+{
+    (void) state;
+
+    /* a whiteout of the base's file, above or beside a lower one's */
+    assert_diff(".wh.x | y", ".wh.x y ~");
+    assert_diff(".wh.x | x y", ".wh.x y ~");
+    assert_diff("d/.wh.f | d/ d/f d/g", "d/.wh.f d/ d/g ~");
+
+    /* a whiteout of what an upper layer wrote: a file replaces, a
+     * directory is made opaque */
+    assert_diff("x | .wh.x", "x ~");
+    assert_diff("d/ d/a | .wh.d | d/b", "d/ d/a d/.wh..wh..opq<.wh.d ~");
+
+    /* below a deleted directory, nothing more */
+    assert_diff(".wh.d | d/.wh.x d/.wh..wh..opq", ".wh.d ~");
+
+    /* opaque markers stay, once */
+    assert_diff("d/.wh..wh..opq d/a | d/b", "d/.wh..wh..opq d/a ~");
+    assert_diff("d/.wh..wh..opq | d/.wh..wh..opq d/x", "d/.wh..wh..opq ~");
+
+    /* a link to a base file stays a link, written at the end */
+    assert_diff("l>t | y", "y ~l");
+    assert_merge("l>t | y", "y -1");
 }
 
 
@@ -425,6 +485,7 @@ unit_merger(void)
         cmocka_unit_test(test_whiteout_lower_only),
         cmocka_unit_test(test_whiteout_by_component),
         cmocka_unit_test(test_opaque),
+        cmocka_unit_test(test_diff),
         cmocka_unit_test(test_nondir_hides_subtree),
         cmocka_unit_test(test_unsafe_names),
         cmocka_unit_test(test_normalize),
