@@ -359,7 +359,56 @@ skopeo sem/dirtimes:v1 semantics sem/dirtimes:v1 keep=1
 
 
 
-=== TEST 24: an htpasswd registry: 401 and its challenge without
+=== TEST 24: squash_keep_layers 1 on every case of Quay's, served as files
+(but case24, whose blob umoci cannot read either)
+--- config
+    location /v2/ {
+        squash_pull;
+        squash_registry /_registry;
+        squash_size_cache zone=pull:1m;
+        squash_keep_layers 1;
+    }
+
+    location = /_registry/v2/ {
+        internal;
+        return 200 "{}";
+    }
+
+    location /_registry/ {
+        internal;
+        alias $TEST_NGINX_FIXTURES/quay/registry/;
+    }
+--- request
+GET /v2/
+--- squash_pull
+skopeo quay/case1:latest quay quay/case1:latest keep=1
+skopeo quay/case2:latest quay quay/case2:latest keep=1
+skopeo quay/case3:latest quay quay/case3:latest keep=1
+skopeo quay/case4:latest quay quay/case4:latest keep=1
+skopeo quay/case5:latest quay quay/case5:latest keep=1
+skopeo quay/case6:latest quay quay/case6:latest keep=1
+skopeo quay/case7:latest quay quay/case7:latest keep=1
+skopeo quay/case8:latest quay quay/case8:latest keep=1
+skopeo quay/case9:latest quay quay/case9:latest keep=1
+skopeo quay/case10:latest quay quay/case10:latest keep=1
+skopeo quay/case11:latest quay quay/case11:latest keep=1
+skopeo quay/case12:latest quay quay/case12:latest keep=1
+skopeo quay/case13:latest quay quay/case13:latest keep=1
+skopeo quay/case14:latest quay quay/case14:latest keep=1
+skopeo quay/case15:latest quay quay/case15:latest keep=1
+skopeo quay/case16:latest quay quay/case16:latest keep=1
+skopeo quay/case17:latest quay quay/case17:latest keep=1
+skopeo quay/case18:latest quay quay/case18:latest keep=1
+skopeo quay/case19:latest quay quay/case19:latest keep=1
+skopeo quay/case20:latest quay quay/case20:latest keep=1
+skopeo quay/case21:latest quay quay/case21:latest keep=1
+skopeo quay/case22:latest quay quay/case22:latest keep=1
+skopeo quay/case23:latest quay quay/case23:latest keep=1
+--- timeout: 180
+
+
+
+=== TEST 25: an htpasswd registry: 401 and its challenge without
 credentials, pulls with them
 --- config
     location /v2/ {
@@ -389,7 +438,7 @@ ctr registry/five:v1 registry registry/five:v1 creds=squash:s3cret
 
 
 
-=== TEST 25: squash_pull needs a size cache and a registry
+=== TEST 26: squash_pull needs a size cache and a registry
 --- request
 GET /v2/
 --- squash_conf

@@ -23,6 +23,10 @@
  * is made from.  A digest the edge has not served, or no longer knows,
  * is unknown: the client gets the API's 404, and pulling again by tag
  * works.
+ *
+ * With squash_keep_layers N, the bottom N layers are the upstream's own
+ * blobs (an internal redirect to the registry location serves them), and
+ * the layers above are merged as a diff over them.
  */
 
 
@@ -174,11 +178,10 @@ ngx_http_squash_pull_digest(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 static ngx_uint_t
 ngx_http_squash_pull_accept(ngx_http_request_t *r)
 {
-    ngx_uint_t        i, any, docker;
+    ngx_uint_t        i, docker;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
-    any = 0;
     docker = 0;
 
     part = &r->headers_in.headers.part;
@@ -204,8 +207,6 @@ ngx_http_squash_pull_accept(ngx_http_request_t *r)
             continue;
         }
 
-        any = 1;
-
         if (squash_api_accepts((char *) h[i].value.data, h[i].value.len,
                                SQUASH_MT_OCI_MANIFEST))
         {
@@ -219,8 +220,7 @@ ngx_http_squash_pull_accept(ngx_http_request_t *r)
         }
     }
 
-    return (any && docker) ? NGX_HTTP_SQUASH_SERVED_DOCKER
-                           : NGX_HTTP_SQUASH_SERVED_OCI;
+    return docker ? NGX_HTTP_SQUASH_SERVED_DOCKER : NGX_HTTP_SQUASH_SERVED_OCI;
 }
 
 
@@ -385,8 +385,8 @@ ngx_http_squash_pull_index(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
 /*
  * A document: one asked for by digest must have it still (the same
- * upstream image gives the same bytes, but its tag may have moved, and
- * the edge's settings changed); then its header and bytes
+ * upstream image gives the same bytes, unless the edge's settings, such
+ * as squash_keep_layers, changed since); then its header and bytes
  */
 
 static ngx_int_t

@@ -251,6 +251,15 @@ sub stop_nginx {
 
     kill 'KILL', $Pid if kill 0, $Pid;
     undef $Pid;
+
+    # the pid file goes before the process does (its exit handlers, a
+    # thread pool's threads): the next nginx waits for the port
+    while (Time::HiRes::time() < $deadline
+           && IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                    PeerPort => $ServerPort, Proto => 'tcp'))
+    {
+        Time::HiRes::sleep(0.02);
+    }
 }
 
 sub read_log_from {
