@@ -15,6 +15,7 @@
 
 
 static void squash_job_items_free(squash_job_t *j);
+static int squash_job_docs_digest(squash_job_t *j);
 static int squash_job_created_by(squash_job_t *j, const char *name,
     size_t name_len);
 static int squash_job_err(squash_job_t *j, int rc, const char *fmt, ...)
@@ -292,12 +293,8 @@ squash_job_index_doc(squash_job_t *j, int docker)
     d->manifest = squash_doc_index(docker, j->items, j->nitems,
                                    &d->manifest_len);
 
-    if (d->manifest == NULL
-        || squash_sha256_digest(d->manifest, d->manifest_len,
-                                d->manifest_digest)
-           != SQUASH_OK)
-    {
-        return squash_job_err(j, SQUASH_ERROR, "out of memory");
+    if (squash_job_docs_digest(j) != SQUASH_OK) {
+        return SQUASH_ERROR;
     }
 
     d->manifest_type = docker ? SQUASH_MT_DOCKER_LIST : SQUASH_MT_OCI_INDEX;
@@ -310,6 +307,27 @@ const char *
 squash_job_diff_id(squash_job_t *j, size_t i)
 {
     return squash_config_diff_id(j->config, i);
+}
+
+
+/* the digest of the manifest or index just made in j->docs */
+
+static int
+squash_job_docs_digest(squash_job_t *j)
+{
+    squash_job_docs_t  *d;
+
+    d = &j->docs;
+
+    if (d->manifest == NULL
+        || squash_sha256_digest(d->manifest, d->manifest_len,
+                                d->manifest_digest)
+           != SQUASH_OK)
+    {
+        return squash_job_err(j, SQUASH_ERROR, "out of memory");
+    }
+
+    return SQUASH_OK;
 }
 
 
@@ -438,12 +456,8 @@ squash_job_documents(squash_job_t *j, const char *name, size_t name_len,
                                             j->diff_id + 7, layer_size,
                                             &d->manifest_len);
 
-    if (d->manifest == NULL
-        || squash_sha256_digest(d->manifest, d->manifest_len,
-                                d->manifest_digest)
-           != SQUASH_OK)
-    {
-        return squash_job_err(j, SQUASH_ERROR, "out of memory");
+    if (squash_job_docs_digest(j) != SQUASH_OK) {
+        return SQUASH_ERROR;
     }
 
     return SQUASH_OK;

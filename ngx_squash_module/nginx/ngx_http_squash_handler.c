@@ -175,13 +175,22 @@ ngx_http_squash_pull_handler(ngx_http_request_t *r)
         rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (rc != NGX_OK) {
-        return ngx_http_squash_pull_error(r, ctx, rc);
+    if (rc == NGX_OK && ctx->served == NGX_HTTP_SQUASH_SERVED_BASE) {
+        /* a base layer kept as it is: the registry's own blob, headers */
+        return ngx_http_squash_pull_base(r, ctx);
     }
 
-    if (ctx->served == NGX_HTTP_SQUASH_SERVED_BASE) {
-        /* a base layer kept as it is: the registry's own blob */
-        return ngx_http_squash_pull_base(r, ctx);
+    /* every answer the edge makes itself */
+
+    if (ngx_http_squash_set_header(r, "Docker-Distribution-API-Version",
+                                   "registry/2.0")
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc != NGX_OK) {
+        return ngx_http_squash_pull_error(r, ctx, rc);
     }
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,

@@ -186,15 +186,6 @@ ngx_http_squash_send_header(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = a->total;
-    ngx_str_set(&r->headers_out.content_type, "application/x-tar");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-    ngx_http_clear_accept_ranges(r);
-    ngx_http_clear_last_modified(r);
-    r->allow_ranges = 0;
-
     len = sizeof("attachment; filename=\"_.tar\"") + ctx->name.len
           + ngx_strlen(ctx->tag);
     value = ngx_pnalloc(r->pool, len);
@@ -212,46 +203,32 @@ ngx_http_squash_send_header(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
         }
     }
 
-    /*
-     * the same request gives the same bytes, so ranges of them can be
-     * served; those by digest for ever, those by tag only until it moves
-     */
-
     if (ngx_http_squash_set_header(r, "Content-Disposition", (char *) value)
-           != NGX_OK
-        || ngx_http_squash_set_header(r, "Accept-Ranges", "bytes") != NGX_OK
-        || ngx_http_squash_set_header(r, "Cache-Control",
-                                      squash_reference_kind(
-                                          (char *) ctx->reference.data,
-                                          ctx->reference.len)
-                                      == SQUASH_REF_DIGEST
-                                      ? "public, max-age=31536000, immutable"
-                                      : "no-cache")
-           != NGX_OK)
+        != NGX_OK)
     {
         return NGX_ERROR;
-    }
-
-    rc = ngx_http_squash_range_header(r, ctx, (off_t) a->total);
-    if (rc != NGX_OK) {
-        return rc;
     }
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "squash: layer.tar %uL bytes for %uL unpacked, "
                    "archive %uL", a->layer_size, ctx->unpacked, a->total);
 
-    ctx->header_sent = 1;
+    /* cached for ever when asked for by digest, by tag until it moves */
 
-    rc = ngx_http_send_header(r);
+    rc = ngx_http_squash_stream_header(r, ctx, (off_t) a->total,
+                                       "application/x-tar",
+                                       squash_reference_kind(
+                                           (char *) ctx->reference.data,
+                                           ctx->reference.len)
+                                       == SQUASH_REF_DIGEST);
 
-    if (rc == NGX_ERROR || rc > NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (r->header_only) {
+    if (rc == NGX_DONE) {
         ctx->state = NGX_HTTP_SQUASH_FINISHED;
         return NGX_OK;
+    }
+
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     rc = ngx_http_squash_output(r, ctx, a->prefix.data, a->prefix.len, 0);
@@ -267,17 +244,42 @@ ngx_http_squash_send_header(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
 
 /*
- * A range of total bytes, if one is asked for and served: Content-Range,
- * the status and the length; NGX_HTTP_RANGE_NOT_SATISFIABLE with its
- * Content-Range
+ * The header of a body of total bytes made as it streams (the archive, a
+ * layer blob), after the caller's own headers: the same request gives the
+ * same bytes, so ranges of them are served (a whole one, or a range with
+ * Content-Range; NGX_HTTP_RANGE_NOT_SATISFIABLE with its Content-Range),
+ * and cached: for ever where it is named by digest (immutable), else until
+ * its tag moves.  NGX_OK, NGX_DONE when only the header was asked for,
+ * a status before the header, or NGX_ERROR.
  */
 
 ngx_int_t
-ngx_http_squash_range_header(ngx_http_request_t *r,
-    ngx_http_squash_ctx_t *ctx, off_t total)
+ngx_http_squash_stream_header(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, off_t total, char *type,
+    ngx_uint_t immutable)
 {
     u_char     *value, *last;
     ngx_int_t   rc;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = total;
+    r->headers_out.content_type.data = (u_char *) type;
+    r->headers_out.content_type.len = ngx_strlen(type);
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+    ngx_http_clear_accept_ranges(r);
+    ngx_http_clear_last_modified(r);
+    r->allow_ranges = 0;
+
+    if (ngx_http_squash_set_header(r, "Accept-Ranges", "bytes") != NGX_OK
+        || ngx_http_squash_set_header(r, "Cache-Control",
+                                      immutable
+                                      ? "public, max-age=31536000, immutable"
+                                      : "no-cache")
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     rc = ngx_http_squash_range(r, ctx, total);
 
@@ -312,5 +314,13 @@ ngx_http_squash_range_header(ngx_http_request_t *r,
         r->headers_out.content_length_n = ctx->range_end - ctx->range_start;
     }
 
-    return NGX_OK;
+    ctx->header_sent = 1;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return r->header_only ? NGX_DONE : NGX_OK;
 }

@@ -363,8 +363,9 @@ ngx_int_t ngx_http_squash_send_header(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 
 
-ngx_int_t ngx_http_squash_range_header(ngx_http_request_t *r,
-    ngx_http_squash_ctx_t *ctx, off_t total);
+ngx_int_t ngx_http_squash_stream_header(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, off_t total, char *type,
+    ngx_uint_t immutable);
 ngx_int_t ngx_http_squash_set_header(ngx_http_request_t *r, char *key,
     char *value);
 

@@ -67,13 +67,6 @@ ngx_http_squash_pull_route(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     int                rc;
     squash_api_path_t  p;
 
-    if (ngx_http_squash_set_header(r, "Docker-Distribution-API-Version",
-                                   "registry/2.0")
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     rc = squash_api_path((char *) r->uri.data, r->uri.len, &p);
 
     if (rc != SQUASH_OK) {
@@ -477,11 +470,6 @@ ngx_http_squash_pull_base(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "squash: base layer, to \"%V\"", &uri);
 
-    /* the registry's answer has its own */
-    r->headers_out.headers.part.nelts = 0;
-    r->headers_out.headers.part.next = NULL;
-    r->headers_out.headers.last = &r->headers_out.headers.part;
-
     return ngx_http_internal_redirect(r, &uri, NULL);
 }
 
@@ -509,44 +497,25 @@ ngx_http_squash_pull_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = (off_t) size;
-    ngx_str_set(&r->headers_out.content_type, "application/octet-stream");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-    ngx_http_clear_accept_ranges(r);
-    ngx_http_clear_last_modified(r);
-    r->allow_ranges = 0;
-
     if (ngx_http_squash_set_header(r, "Docker-Content-Digest", ctx->want)
-           != NGX_OK
-        || ngx_http_squash_set_header(r, "Accept-Ranges", "bytes") != NGX_OK
-        || ngx_http_squash_set_header(r, "Cache-Control",
-                                      "public, max-age=31536000, immutable")
-           != NGX_OK)
+        != NGX_OK)
     {
         return NGX_ERROR;
-    }
-
-    rc = ngx_http_squash_range_header(r, ctx, (off_t) size);
-    if (rc != NGX_OK) {
-        return rc;
     }
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "squash: layer blob %s, %uL bytes", ctx->want, size);
 
-    ctx->header_sent = 1;
+    rc = ngx_http_squash_stream_header(r, ctx, (off_t) size,
+                                       "application/octet-stream", 1);
 
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (r->header_only) {
+    if (rc == NGX_DONE) {
         ctx->state = NGX_HTTP_SQUASH_FINISHED;
         return NGX_OK;
+    }
+
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     ctx->layer = 0;
