@@ -1,5 +1,6 @@
 # Real registry edges, against a docker-registry with htpasswd auth (started
-# by t/run-suite on $TEST_NGINX_AUTH_REGISTRY_PORT): credentials, platforms
+# by t/run-suite on $TEST_NGINX_AUTH_REGISTRY_PORT, and one with Bearer
+# tokens on $TEST_NGINX_TOKEN_REGISTRY_PORT): credentials, platforms
 # from a three-platform index, pulls by digest, zstd + plain + gzip layers,
 # statuses; verified digests; a registry whose blob GETs redirect to object
 # storage.
@@ -30,6 +31,11 @@ my $m2 = slurp_json("$fix/quay/registry/v2/quay/case2/manifests/latest");
 my $m1 = slurp_json("$fix/quay/registry/v2/quay/case1/manifests/latest");
 $ENV{TEST_NGINX_CASE2_TOP} = $m2->{layers}[-1]{digest};
 $ENV{TEST_NGINX_CASE1_LAYER} = $m1->{layers}[0]{digest};
+
+# a token from the Bearer registry's token service, as a client gets one
+my $scope = 'repository:registry/five:pull';
+my $answer = `curl -sf -u squash:s3cret 'http://127.0.0.1:$ENV{TEST_NGINX_TOKEN_PORT}/token?service=squash-test&scope=$scope'`;
+$ENV{TEST_NGINX_BEARER} = JSON::PP::decode_json($answer)->{token};
 
 add_block_preprocessor(sub {
     my $block = shift;
@@ -279,5 +285,44 @@ The client sends none, or wrong ones; the internal location sets its own.
 GET /squash/registry/five/v1
 --- more_headers
 Authorization: Basic c3F1YXNoOndyb25n
+--- squash_check: complete
+--- squash_same_as_umoci: registry registry/five:v1
+
+
+
+=== TEST 16: a registry with Bearer tokens: its challenge reaches the
+client unchanged
+--- config
+    squash_location {
+    }
+
+    location /_registry/ {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_TOKEN_REGISTRY_PORT/;
+        proxy_buffering off;
+    }
+--- request
+GET /squash/registry/five/v1
+--- error_code: 401
+--- response_headers_like
+WWW-Authenticate: Bearer realm="http://127\.0\.0\.1:\d+/token",service="squash-test",scope="repository:registry/five:pull"
+
+
+
+=== TEST 17: the token the client fetched from the realm reaches the
+registry on every request of the download
+--- config
+    squash_location {
+    }
+
+    location /_registry/ {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_TOKEN_REGISTRY_PORT/;
+        proxy_buffering off;
+    }
+--- request
+GET /squash/registry/five/v1
+--- more_headers eval
+"Authorization: Bearer $ENV{TEST_NGINX_BEARER}"
 --- squash_check: complete
 --- squash_same_as_umoci: registry registry/five:v1

@@ -27,6 +27,10 @@ add_block_preprocessor(sub {
 END
 });
 
+# a second server of the same nginx, in front of the registry
+$ENV{TEST_NGINX_FRONT_PORT} = ($ENV{TEST_NGINX_SERVER_PORT}
+                               || $ENV{TEST_NGINX_PORT} || 1984) + 7;
+
 no_shuffle();
 run_tests();
 
@@ -156,7 +160,63 @@ Content-Type: application/json
 
 
 
-=== TEST 13: skopeo by tag and by digest; podman; docker; ctr
+=== TEST 13: a tags list in pages: n and last reach the registry, others
+do not; its Link to the next page reaches the client (docker-registry 2.8
+does not paginate: a front adds the Link one that does sends)
+--- http_config
+    log_format uri '$request_uri';
+
+    server {
+        listen 127.0.0.1:$TEST_NGINX_FRONT_PORT;
+        access_log logs/squash-13.log uri;
+
+        location / {
+            proxy_pass http://127.0.0.1:$TEST_NGINX_REGISTRY_PORT;
+            add_header Link '</v2/registry/five/tags/list?last=v1&n=1>; rel="next"';
+        }
+    }
+--- config
+    location /v2/ {
+        squash_pull;
+        squash_registry /_registry;
+        squash_size_cache zone=pull:1m;
+    }
+
+    location /_registry/ {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_FRONT_PORT/;
+    }
+--- request
+GET /v2/registry/five/tags/list?n=1&x=y&last=a
+--- response_headers
+Link: </v2/registry/five/tags/list?last=v1&n=1>; rel="next"
+--- response_body_like chomp
+^\{"name":"registry/five","tags":\["v1"\]\}$
+--- squash_access_log
+^/v2/registry/five/tags/list\?n=1&last=a$
+
+
+
+=== TEST 14: a tags list's n that the registry would refuse: the API's
+error
+--- request
+GET /v2/registry/five/tags/list?n=-1
+--- error_code: 400
+--- response_body_like chomp
+"code":"PAGINATION_NUMBER_INVALID"
+
+
+
+=== TEST 15: a tags list's last that is no tag
+--- request
+GET /v2/registry/five/tags/list?last=..x
+--- error_code: 400
+--- response_body_like chomp
+"code":"TAG_INVALID"
+
+
+
+=== TEST 16: skopeo by tag and by digest; podman; docker; ctr
 --- request
 GET /v2/
 --- squash_pull
@@ -169,7 +229,7 @@ ctr registry/five:v1 registry registry/five:v1
 
 
 
-=== TEST 14: whiteouts, opaque dirs, hard links: every client
+=== TEST 17: whiteouts, opaque dirs, hard links: every client
 --- request
 GET /v2/
 --- squash_pull
@@ -181,7 +241,7 @@ ctr registry/layered:v1 registry registry/layered:v1
 
 
 
-=== TEST 15: plain and gzip layers; a Docker-format original
+=== TEST 18: plain and gzip layers; a Docker-format original
 --- request
 GET /v2/
 --- squash_pull
@@ -191,7 +251,7 @@ skopeo registry/docker:v1 registry registry/docker:v1
 
 
 
-=== TEST 16: an index: an index of squashed images, each platform's own
+=== TEST 19: an index: an index of squashed images, each platform's own
 --- request
 GET /v2/registry/multi/manifests/v1
 --- response_headers
@@ -209,7 +269,7 @@ ctr registry/multi:v1 registry registry/multi-arm64:v1 platform=linux/arm64
 
 
 
-=== TEST 17: an index for a client that accepts only Docker's types: a
+=== TEST 20: an index for a client that accepts only Docker's types: a
 manifest list
 --- request
 GET /v2/registry/multi/manifests/v1
@@ -222,7 +282,7 @@ Content-Type: application/vnd.docker.distribution.manifest.list.v2+json
 
 
 
-=== TEST 18: the layer blob: exact length, HEAD, a range, its digest
+=== TEST 21: the layer blob: exact length, HEAD, a range, its digest
 --- request
 GET /v2/
 --- squash_pull_blob: registry/five v1
@@ -230,7 +290,7 @@ GET /v2/
 
 
 
-=== TEST 19: the same with a layer of megabytes, cut and resumed
+=== TEST 22: the same with a layer of megabytes, cut and resumed
 --- request
 GET /v2/
 --- squash_pull_blob: registry/mid v1
@@ -240,7 +300,7 @@ skopeo registry/mid:v1 registry registry/mid:v1
 
 
 
-=== TEST 20: eight first requests for an image at once: one counts it,
+=== TEST 23: eight first requests for an image at once: one counts it,
 the others wait for its result (a map logs the request that counted)
 --- http_config
     map $squash_size_source $squash_counted {
@@ -268,7 +328,7 @@ GET /v2/
 
 
 
-=== TEST 21: squash_keep_layers 1: the base layer as it is, the others
+=== TEST 24: squash_keep_layers 1: the base layer as it is, the others
 merged on top as a diff (whiteouts and opaque markers of the base's
 entries kept, hard links to its files): every client, every image
 --- config
@@ -300,7 +360,7 @@ skopeo registry/multi:v1 registry registry/multi-arm64:v1 platform=linux/arm64/v
 
 
 
-=== TEST 22: squash_keep_layers 3
+=== TEST 25: squash_keep_layers 3
 --- config
     location /v2/ {
         squash_pull;
@@ -324,7 +384,7 @@ podman registry/five:v1 registry registry/five:v1 keep=3
 
 
 
-=== TEST 23: squash_keep_layers 1 on every image of the semantics
+=== TEST 26: squash_keep_layers 1 on every image of the semantics
 fixtures, served as files
 --- config
     location /v2/ {
@@ -359,7 +419,7 @@ skopeo sem/dirtimes:v1 semantics sem/dirtimes:v1 keep=1
 
 
 
-=== TEST 24: squash_keep_layers 1 on every case of Quay's, served as files
+=== TEST 27: squash_keep_layers 1 on every case of Quay's, served as files
 (but case24, whose blob umoci cannot read either)
 --- config
     location /v2/ {
@@ -408,7 +468,31 @@ skopeo quay/case23:latest quay quay/case23:latest keep=1
 
 
 
-=== TEST 25: an htpasswd registry: 401 and its challenge without
+=== TEST 28: a pull killed midway (the layer blob streaming, slowly),
+then run again into the same storage: the tree of the original
+--- config
+    location /v2/ {
+        squash_pull;
+        squash_registry /_registry;
+        squash_size_cache zone=pull:1m;
+        limit_rate 1m;
+    }
+
+    location /_registry/ {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_REGISTRY_PORT/;
+        proxy_buffering off;
+    }
+--- request
+GET /v2/
+--- squash_pull
+skopeo registry/mid:v1 registry registry/mid:v1 killed=3
+podman registry/mid:v1 registry registry/mid:v1 killed=3
+--- timeout: 120
+
+
+
+=== TEST 29: an htpasswd registry: 401 and its challenge without
 credentials, pulls with them
 --- config
     location /v2/ {
@@ -438,7 +522,38 @@ ctr registry/five:v1 registry registry/five:v1 creds=squash:s3cret
 
 
 
-=== TEST 26: squash_pull needs a size cache and a registry
+=== TEST 30: a registry with Bearer tokens: its challenge reaches the
+client unchanged; with credentials, each client fetches its token from the
+registry's token service and pulls through the edge, which passes it on
+--- config
+    location /v2/ {
+        squash_pull;
+        squash_registry /_registry;
+        squash_size_cache zone=pull:1m;
+    }
+
+    location /_registry/ {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_TOKEN_REGISTRY_PORT/;
+        proxy_buffering off;
+    }
+--- request
+GET /v2/registry/five/manifests/v1
+--- error_code: 401
+--- response_headers_like
+WWW-Authenticate: Bearer realm="http://127\.0\.0\.1:\d+/token",service="squash-test",scope="repository:registry/five:pull"
+--- response_body_like chomp
+"code":"UNAUTHORIZED"
+--- squash_pull
+skopeo registry/five:v1 registry registry/five:v1 creds=squash:s3cret
+podman registry/five:v1 registry registry/five:v1 creds=squash:s3cret
+docker registry/five:v1 registry registry/five:v1 creds=squash:s3cret
+ctr registry/five:v1 registry registry/five:v1 creds=squash:s3cret
+--- timeout: 120
+
+
+
+=== TEST 31: squash_pull needs a size cache and a registry
 --- request
 GET /v2/
 --- squash_conf

@@ -12,7 +12,11 @@
  *                                         sorted by path (or in order)
  *   squash-tartool check ARCHIVE          "complete" when the archive is
  *                                         whole, its layer.tar's digest is
- *                                         the config's diff_id; else why not
+ *                                         the config's diff_id (with base
+ *                                         layers kept, "complete: N
+ *                                         layers", each layer's tar the
+ *                                         diff_id for its place in
+ *                                         manifest.json); else why not
  *   squash-tartool tree DIR               a canonical listing of a tree
  *
  * ARCHIVE may be "-" for standard input.
@@ -314,33 +318,84 @@ cmd_cat(const char *path, const char *want)
 }
 
 
+#define MAX_LAYERS  64
+
+typedef struct {
+    char  path[512];
+    char  digest[72];
+} layer_t;
+
+
+/* the sha256 of a layer's tar, inflated where it is compressed */
+
+static int
+layer_digest(struct archive *outer, char *digest)
+{
+    char                   buf[65536];
+    la_ssize_t             n;
+    unsigned int           mdlen;
+    unsigned char          md[EVP_MAX_MD_SIZE];
+    EVP_MD_CTX            *sha;
+    struct archive        *in;
+    struct archive_entry  *e;
+
+    in = archive_read_new();
+    archive_read_support_filter_all(in);
+    archive_read_support_format_raw(in);
+
+    if (archive_read_open(in, outer, NULL, nested_read, NULL) != ARCHIVE_OK
+        || archive_read_next_header(in, &e) != ARCHIVE_OK)
+    {
+        archive_read_free(in);
+        return -1;
+    }
+
+    sha = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(sha, EVP_sha256(), NULL);
+
+    while ((n = archive_read_data(in, buf, sizeof(buf))) > 0) {
+        EVP_DigestUpdate(sha, buf, (size_t) n);
+    }
+
+    EVP_DigestFinal_ex(sha, md, &mdlen);
+    EVP_MD_CTX_free(sha);
+    archive_read_free(in);
+
+    if (n < 0) {
+        return -1;
+    }
+
+    strcpy(digest, "sha256:");
+    hex(md, mdlen, digest + 7);
+
+    return 0;
+}
+
+
 /*
  * An archive is complete when it reads to its end blocks without error,
- * and the config that manifest.json names has the sha256 of layer.tar as
- * its only diff_id.  (The config follows manifest.json's lead: blobs seen
- * before manifest.json are kept only if they turn out to be the config.)
+ * and the config that manifest.json names has as its diff_ids the sha256
+ * of each layer.tar that manifest.json lists, in its order.  (The config
+ * follows manifest.json's lead: blobs seen before manifest.json are kept
+ * only if they turn out to be the config.)
  */
 
 static int
 cmd_check(const char *path)
 {
-    char                   buf[65536], digest[72], *cfg, *manifest;
-    size_t                 cfg_len, man_len;
+    char                   buf[65536], *cfg, *manifest, *want;
+    size_t                 cfg_len, man_len, want_len;
     la_ssize_t             n;
-    unsigned int           mdlen;
-    unsigned char          md[EVP_MAX_MD_SIZE];
     const char            *name;
-    EVP_MD_CTX            *sha;
     struct archive        *a;
     struct archive_entry  *e;
-    int                    rc, layers, is_manifest;
-    char                   config_path[512], cfg_name[512], want[128];
+    int                    rc, i, k, layers, listed, is_manifest;
+    char                   config_path[512], cfg_name[512];
     const char            *p, *q;
     FILE                  *mem;
+    static layer_t         found[MAX_LAYERS];
 
     a = open_outer(path);
-    sha = EVP_MD_CTX_new();
-    digest[0] = '\0';
     cfg = NULL;
     manifest = NULL;
     layers = 0;
@@ -353,21 +408,21 @@ cmd_check(const char *path)
         if (strlen(name) > 10
             && strcmp(name + strlen(name) - 10, "/layer.tar") == 0)
         {
-            layers++;
-            EVP_DigestInit_ex(sha, EVP_sha256(), NULL);
-
-            while ((n = archive_read_data(a, buf, sizeof(buf))) > 0) {
-                EVP_DigestUpdate(sha, buf, (size_t) n);
-            }
-
-            if (n < 0) {
-                printf("incomplete: %s\n", archive_error_string(a));
+            if (layers == MAX_LAYERS) {
+                printf("wrong: more than %d layers\n", MAX_LAYERS);
                 return 0;
             }
 
-            EVP_DigestFinal_ex(sha, md, &mdlen);
-            strcpy(digest, "sha256:");
-            hex(md, mdlen, digest + 7);
+            snprintf(found[layers].path, sizeof(found[layers].path), "%s",
+                     name);
+
+            if (layer_digest(a, found[layers].digest) != 0) {
+                printf("incomplete: %s: %s\n", name,
+                       archive_error_string(a));
+                return 0;
+            }
+
+            layers++;
             continue;
         }
 
@@ -423,21 +478,69 @@ cmd_check(const char *path)
         return 0;
     }
 
-    if (layers != 1 || manifest == NULL || cfg == NULL) {
+    if (layers == 0 || manifest == NULL || cfg == NULL) {
         printf("incomplete: %d layers, manifest.json %s, config %s\n",
                layers, manifest ? "present" : "missing",
                cfg ? "present" : "missing");
         return 0;
     }
 
-    snprintf(want, sizeof(want), "\"diff_ids\":[\"%s\"]", digest);
+    /* the diff_ids manifest.json's "Layers" make, in its order */
 
-    if (strstr(cfg, want) == NULL) {
-        printf("wrong: layer.tar is %s, not the config's diff_id\n", digest);
+    mem = open_memstream(&want, &want_len);
+    fprintf(mem, "\"diff_ids\":[");
+
+    p = strstr(manifest, "\"Layers\":[");
+    p = p ? p + 10 : "]";
+    listed = 0;
+
+    while (*p == '"') {
+        q = strchr(p + 1, '"');
+        if (q == NULL) {
+            break;
+        }
+
+        for (k = -1, i = 0; i < layers; i++) {
+            if (strlen(found[i].path) == (size_t) (q - p - 1)
+                && strncmp(found[i].path, p + 1, q - p - 1) == 0)
+            {
+                k = i;
+            }
+        }
+
+        if (k < 0) {
+            fclose(mem);
+            printf("wrong: manifest.json lists %.*s, not in the archive\n",
+                   (int) (q - p - 1), p + 1);
+            return 0;
+        }
+
+        fprintf(mem, "%s\"%s\"", listed ? "," : "", found[k].digest);
+        listed++;
+        p = (q[1] == ',') ? q + 2 : q + 1;
+    }
+
+    fprintf(mem, "]");
+    fclose(mem);
+
+    if (listed != layers) {
+        printf("wrong: manifest.json lists %d layers, the archive has %d\n",
+               listed, layers);
         return 0;
     }
 
-    printf("complete\n");
+    if (strstr(cfg, want) == NULL) {
+        printf("wrong: the layers are %s, not the config's diff_ids\n",
+               want);
+        return 0;
+    }
+
+    if (layers == 1) {
+        printf("complete\n");
+
+    } else {
+        printf("complete: %d layers\n", layers);
+    }
 
     return 0;
 }

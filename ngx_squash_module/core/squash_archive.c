@@ -264,13 +264,106 @@ squash_archive_doc(squash_archive_t *a, squash_bytes_t *out,
 }
 
 
+/*
+ * A layer's directory: <id>/, its legacy VERSION and json (doc, freed
+ * here), and the header of <id>/layer.tar of size bytes
+ */
+
+static int
+squash_archive_layer(squash_archive_t *a, squash_bytes_t *out,
+    const char *id, char *doc, size_t len, uint64_t size)
+{
+    char  name[SQUASH_HEX_LEN + 16];
+
+    snprintf(name, sizeof(name), "%s/", id);
+
+    if (squash_archive_entry(out, name, SQUASH_TAR_DIR, NULL, 0, a->mtime,
+                             a->err)
+        != SQUASH_OK)
+    {
+        free(doc);
+        return SQUASH_ERROR;
+    }
+
+    if (a->formats & SQUASH_FORMAT_LEGACY) {
+        snprintf(name, sizeof(name), "%s/VERSION", id);
+
+        if (squash_archive_entry(out, name, SQUASH_TAR_REG, "1.0", 3,
+                                 a->mtime, a->err)
+            != SQUASH_OK)
+        {
+            free(doc);
+            return SQUASH_ERROR;
+        }
+
+        snprintf(name, sizeof(name), "%s/json", id);
+
+        if (squash_archive_doc(a, out, name, doc, len) != SQUASH_OK) {
+            return SQUASH_ERROR;
+        }
+
+    } else {
+        free(doc);
+    }
+
+    snprintf(name, sizeof(name), "%s/layer.tar", id);
+
+    /* the header alone: the body streams after it */
+
+    return squash_archive_entry(out, name, SQUASH_TAR_REG, NULL, size,
+                                a->mtime, a->err);
+}
+
+
+/* the ids of the kept layers: each chains its diff_id to the one below */
+
+static int
+squash_archive_kept_ids(squash_archive_t *a)
+{
+    char         buf[SQUASH_HEX_LEN + SQUASH_DIGEST_LEN + 32];
+    size_t       i;
+    const char  *diff_id;
+
+    a->kept_ids = calloc(a->nkept, SQUASH_HEX_LEN + 1);
+    a->heads = calloc(a->nkept, sizeof(squash_bytes_t));
+
+    if (a->kept_ids == NULL || a->heads == NULL) {
+        snprintf(a->err, SQUASH_ERRLEN, "out of memory");
+        return SQUASH_ERROR;
+    }
+
+    for (i = 0; i < a->nkept; i++) {
+        diff_id = squash_config_diff_id(a->config, i);
+
+        if (diff_id == NULL) {
+            snprintf(a->err, SQUASH_ERRLEN, "no diff_id for kept layer %zu",
+                     i + 1);
+            return SQUASH_ERROR;
+        }
+
+        snprintf(buf, sizeof(buf), "ngx_squash kept %s %s",
+                 i ? a->kept_ids[i - 1] : "-", diff_id);
+
+        if (squash_sha256_hex(buf, strlen(buf), a->kept_ids[i]) != SQUASH_OK)
+        {
+            snprintf(a->err, SQUASH_ERRLEN, "sha256 failed");
+            return SQUASH_ERROR;
+        }
+    }
+
+    return SQUASH_OK;
+}
+
+
 int
 squash_archive_start(squash_archive_t *a)
 {
-    char    name[SQUASH_HEX_LEN + 16], *doc;
-    size_t  len;
+    char        *doc;
+    size_t       i, len;
+    const char  *parent;
 
     len = 0;
+    doc = NULL;
     a->prefix.len = 0;
 
     if (a->formats & SQUASH_FORMAT_LEGACY) {
@@ -283,44 +376,56 @@ squash_archive_start(squash_archive_t *a)
         }
     }
 
-    snprintf(name, sizeof(name), "%s/", a->v1id);
+    if (a->nkept && a->kept_ids == NULL
+        && squash_archive_kept_ids(a) != SQUASH_OK)
+    {
+        return SQUASH_ERROR;
+    }
 
-    if (squash_archive_entry(&a->prefix, name, SQUASH_TAR_DIR, NULL, 0,
-                             a->mtime, a->err)
+    parent = a->nkept ? a->kept_ids[a->nkept - 1] : NULL;
+
+    if (a->formats & SQUASH_FORMAT_LEGACY) {
+        doc = squash_doc_v1_json(a->config, a->v1id, parent, &len);
+
+        if (doc == NULL) {
+            snprintf(a->err, SQUASH_ERRLEN, "cannot write the legacy json");
+            return SQUASH_ERROR;
+        }
+    }
+
+    if (squash_archive_layer(a, &a->prefix, a->v1id, doc, len,
+                             a->layer_size)
         != SQUASH_OK)
     {
         return SQUASH_ERROR;
     }
 
-    if (a->formats & SQUASH_FORMAT_LEGACY) {
-        snprintf(name, sizeof(name), "%s/VERSION", a->v1id);
+    a->total = a->prefix.len + a->layer_size;
 
-        if (squash_archive_entry(&a->prefix, name, SQUASH_TAR_REG, "1.0", 3,
-                                 a->mtime, a->err)
+    for (i = 0; i < a->nkept; i++) {
+        doc = NULL;
+        a->heads[i].len = 0;
+
+        if (a->formats & SQUASH_FORMAT_LEGACY) {
+            doc = squash_doc_v1_base(a->config, a->kept_ids[i],
+                                     i ? a->kept_ids[i - 1] : NULL, &len);
+
+            if (doc == NULL) {
+                snprintf(a->err, SQUASH_ERRLEN, "cannot write the legacy "
+                         "json");
+                return SQUASH_ERROR;
+            }
+        }
+
+        if (squash_archive_layer(a, &a->heads[i], a->kept_ids[i], doc, len,
+                                 (uint64_t) a->kept[i].size)
             != SQUASH_OK)
         {
             return SQUASH_ERROR;
         }
 
-        snprintf(name, sizeof(name), "%s/json", a->v1id);
-
-        doc = squash_doc_v1_json(a->config, a->v1id, &len);
-
-        if (squash_archive_doc(a, &a->prefix, name, doc, len) != SQUASH_OK)
-        {
-            return SQUASH_ERROR;
-        }
-    }
-
-    snprintf(name, sizeof(name), "%s/layer.tar", a->v1id);
-
-    /* the header alone: the body streams after it */
-
-    if (squash_archive_entry(&a->prefix, name, SQUASH_TAR_REG, NULL,
-                             a->layer_size, a->mtime, a->err)
-        != SQUASH_OK)
-    {
-        return SQUASH_ERROR;
+        a->total += a->heads[i].len + (uint64_t) a->kept[i].size
+                    + squash_archive_kept_pad(a, i);
     }
 
     /* a trailer of the final length, for a layer digest of zeros */
@@ -332,15 +437,32 @@ squash_archive_start(squash_archive_t *a)
         return SQUASH_ERROR;
     }
 
-    a->total = a->prefix.len + a->layer_size + a->trailer.len;
+    a->total += a->trailer.len;
 
     return SQUASH_OK;
 }
 
 
+/* a blob of the layout written already: the same blob kept twice */
+
+static int
+squash_archive_blob_seen(squash_archive_t *a, size_t i)
+{
+    size_t  k;
+
+    for (k = 0; k < i; k++) {
+        if (strcmp(a->kept[k].digest, a->kept[i].digest) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 /*
- * the OCI image layout: the layer blob is a symlink to layer.tar, the
- * config blob is the one written above
+ * the OCI image layout: each layer blob is a symlink to its layer.tar,
+ * the config blob is the one written above
  */
 
 static int
@@ -350,7 +472,7 @@ squash_archive_oci(squash_archive_t *a, const char *config_hex,
 {
     char    *doc, hex[SQUASH_HEX_LEN + 1], name[SQUASH_HEX_LEN + 32],
             target[SQUASH_HEX_LEN + 32];
-    size_t   len;
+    size_t   i, len;
 
     static const char  layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
 
@@ -370,9 +492,28 @@ squash_archive_oci(squash_archive_t *a, const char *config_hex,
         return SQUASH_ERROR;
     }
 
+    for (i = 0; i < a->nkept; i++) {
+        if (squash_archive_blob_seen(a, i)) {
+            continue;
+        }
+
+        snprintf(name, sizeof(name), "blobs/sha256/%s",
+                 a->kept[i].digest + 7);
+        snprintf(target, sizeof(target), "../../%s/layer.tar",
+                 a->kept_ids[i]);
+
+        if (squash_archive_symlink(&a->trailer, name, target, a->mtime,
+                                   a->err)
+            != SQUASH_OK)
+        {
+            return SQUASH_ERROR;
+        }
+    }
+
     len = 0;
-    doc = squash_doc_oci_manifest(config_hex, config_len, layer_hex,
-                                  a->layer_size, &len);
+    doc = squash_doc_image_manifest(0, config_hex, config_len, a->kept,
+                                    a->nkept, layer_hex, a->layer_size,
+                                    &len);
 
     if (doc == NULL || squash_sha256_hex(doc, len, hex) != SQUASH_OK) {
         free(doc);
@@ -392,10 +533,47 @@ squash_archive_oci(squash_archive_t *a, const char *config_hex,
 }
 
 
+/* manifest.json: the kept layers' paths, then the merged one's */
+
+static int
+squash_archive_manifest(squash_archive_t *a, const char *cfg_path,
+    const char *repo_tag, const char *layer_path)
+{
+    char         *doc, (*paths)[SQUASH_HEX_LEN + 16];
+    size_t        i, len;
+    const char  **list;
+
+    paths = calloc(a->nkept + 1, sizeof(*paths));
+    list = calloc(a->nkept + 1, sizeof(const char *));
+
+    if (paths == NULL || list == NULL) {
+        free(paths);
+        free(list);
+        snprintf(a->err, SQUASH_ERRLEN, "out of memory");
+        return SQUASH_ERROR;
+    }
+
+    for (i = 0; i < a->nkept; i++) {
+        snprintf(paths[i], sizeof(paths[i]), "%s/layer.tar", a->kept_ids[i]);
+        list[i] = paths[i];
+    }
+
+    list[a->nkept] = layer_path;
+
+    len = 0;
+    doc = squash_doc_manifest(cfg_path, repo_tag, list, a->nkept + 1, &len);
+
+    free(paths);
+    free(list);
+
+    return squash_archive_doc(a, &a->trailer, "manifest.json", doc, len);
+}
+
+
 int
 squash_archive_finish(squash_archive_t *a, const char *diff_id_hex)
 {
-    char     *config, *doc, cfg_path[SQUASH_HEX_LEN + 16],
+    char     *config, cfg_path[SQUASH_HEX_LEN + 16],
               layer_path[SQUASH_HEX_LEN + 16], repo_tag[1024],
               hex[SQUASH_HEX_LEN + 1];
     size_t    len, old, cfg_len;
@@ -404,8 +582,8 @@ squash_archive_finish(squash_archive_t *a, const char *diff_id_hex)
     old = a->trailer.len;
     a->trailer.len = 0;
 
-    config = squash_doc_config(a->config, 0, diff_id_hex, a->created_by,
-                               &len);
+    config = squash_doc_config(a->config, a->nkept, diff_id_hex,
+                               a->created_by, &len);
     if (config == NULL) {
         snprintf(a->err, SQUASH_ERRLEN, "cannot write the image config");
         return SQUASH_ERROR;
@@ -430,14 +608,11 @@ squash_archive_finish(squash_archive_t *a, const char *diff_id_hex)
     snprintf(layer_path, sizeof(layer_path), "%s/layer.tar", a->v1id);
     snprintf(repo_tag, sizeof(repo_tag), "%s:%s", a->repo, a->tag);
 
-    if (a->formats & SQUASH_FORMAT_DOCKER) {
-        doc = squash_doc_manifest(cfg_path, repo_tag, layer_path, &len);
-
-        if (squash_archive_doc(a, &a->trailer, "manifest.json", doc, len)
-            != SQUASH_OK)
-        {
-            return SQUASH_ERROR;
-        }
+    if ((a->formats & SQUASH_FORMAT_DOCKER)
+        && squash_archive_manifest(a, cfg_path, repo_tag, layer_path)
+           != SQUASH_OK)
+    {
+        return SQUASH_ERROR;
     }
 
     if (a->formats & SQUASH_FORMAT_OCI) {
@@ -470,6 +645,19 @@ squash_archive_finish(squash_archive_t *a, const char *diff_id_hex)
 void
 squash_archive_free(squash_archive_t *a)
 {
+    size_t  i;
+
     squash_bytes_free(&a->prefix);
     squash_bytes_free(&a->trailer);
+
+    if (a->heads) {
+        for (i = 0; i < a->nkept; i++) {
+            squash_bytes_free(&a->heads[i]);
+        }
+    }
+
+    free(a->heads);
+    free(a->kept_ids);
+    a->heads = NULL;
+    a->kept_ids = NULL;
 }

@@ -11,14 +11,21 @@
  *   repositories, <id>/, <id>/VERSION, <id>/json         (legacy)
  *   <id>/layer.tar (header with the promised size S, merged entries,
  *                   two zero blocks, zero padding up to S),
+ *   for each base layer kept (squash_keep_layers), bottom up:
+ *     <kid>/, <kid>/VERSION, <kid>/json                  (legacy)
+ *     <kid>/layer.tar (the blob as the registry has it, compressed or
+ *                      not, and tar padding),
  *   blobs/sha256/<config digest>,
  *   manifest.json                                        (docker)
  *   oci-layout, blobs/sha256/<layer digest> -> ../../<id>/layer.tar,
+ *   blobs/sha256/<kept blob digest> -> ../../<kid>/layer.tar,
  *   blobs/sha256/<OCI manifest digest>, index.json       (oci)
  *   two zero blocks.
  *
  * Everything after the layer depends on its digest only through
- * fixed-length hex strings, so the whole length is known up front.
+ * fixed-length hex strings, so the whole length is known up front.  A
+ * kept layer's id chains its diff_id to the id below it; the top layer's
+ * legacy json names the top kept one as its parent.
  */
 
 #ifndef _SQUASH_ARCHIVE_H_INCLUDED_
@@ -27,6 +34,7 @@
 
 #include "squash_core.h"
 #include "squash_image.h"
+#include "squash_tar_reader.h"
 
 
 #define SQUASH_FORMAT_LEGACY    0x01    /* repositories, <id>/VERSION, json */
@@ -46,10 +54,17 @@ typedef struct {
     long long       mtime;
     uint64_t        layer_size;     /* S, a multiple of 512 */
 
+    /* base layers kept as they are, bottom up; their diff_ids in config */
+    const squash_blob_t  *kept;
+    size_t                nkept;
+
     /* output */
     squash_bytes_t  prefix;
+    squash_bytes_t *heads;          /* the entries before each kept blob */
+    char          (*kept_ids)[SQUASH_HEX_LEN + 1];
     squash_bytes_t  trailer;
-    uint64_t        total;          /* prefix + S + trailer */
+    uint64_t        total;          /* prefix + S + heads, kept blobs
+                                       and their padding + trailer */
 
     char            err[SQUASH_ERRLEN];
 } squash_archive_t;
@@ -62,6 +77,11 @@ int squash_archive_start(squash_archive_t *a);
 int squash_archive_finish(squash_archive_t *a, const char *diff_id_hex);
 
 void squash_archive_free(squash_archive_t *a);
+
+/* the tar padding after kept blob i */
+#define squash_archive_kept_pad(a, i)                                         \
+    ((SQUASH_TAR_BLOCK - (uint64_t) (a)->kept[i].size % SQUASH_TAR_BLOCK)     \
+     % SQUASH_TAR_BLOCK)
 
 /* one entry: header, data and padding, appended to out */
 int squash_archive_entry(squash_bytes_t *out, const char *name, int type,

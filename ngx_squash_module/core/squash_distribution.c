@@ -6,6 +6,7 @@
  */
 
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -109,6 +110,65 @@ squash_api_path(const char *uri, size_t len, squash_api_path_t *p)
                                  p->route == SQUASH_API_MANIFEST
                                  ? "MANIFEST_INVALID" : "DIGEST_INVALID");
     }
+}
+
+
+int
+squash_api_tags_args(const char *args, size_t len, char *out, size_t size,
+    const char **error)
+{
+    size_t       i, klen, n_len, last_len;
+    const char  *p, *end, *amp, *eq, *n, *last;
+
+    n = NULL;
+    last = NULL;
+    n_len = 0;
+    last_len = 0;
+    end = args + len;
+
+    for (p = args; p < end; p = amp + 1) {
+        amp = memchr(p, '&', end - p);
+        if (amp == NULL) {
+            amp = end;
+        }
+
+        eq = memchr(p, '=', amp - p);
+        klen = (eq ? eq : amp) - p;
+
+        if (klen == 1 && p[0] == 'n') {
+            n = eq ? eq + 1 : amp;
+            n_len = amp - n;
+
+        } else if (klen == 4 && memcmp(p, "last", 4) == 0) {
+            last = eq ? eq + 1 : amp;
+            last_len = amp - last;
+        }
+    }
+
+    if (n) {
+        for (i = 0; i < n_len; i++) {
+            if (n[i] < '0' || n[i] > '9') {
+                break;
+            }
+        }
+
+        if (n_len == 0 || n_len > 10 || i < n_len) {
+            *error = "PAGINATION_NUMBER_INVALID";
+            return SQUASH_ERROR;
+        }
+    }
+
+    if (last && squash_reference_kind(last, last_len) != SQUASH_REF_TAG) {
+        *error = "TAG_INVALID";
+        return SQUASH_ERROR;
+    }
+
+    snprintf(out, size, "%s%.*s%s%s%.*s",
+             n ? "n=" : "", (int) n_len, n ? n : "",
+             n && last ? "&" : "",
+             last ? "last=" : "", (int) last_len, last ? last : "");
+
+    return SQUASH_OK;
 }
 
 

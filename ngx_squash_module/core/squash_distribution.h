@@ -50,6 +50,17 @@ int squash_api_path(const char *uri, size_t len, squash_api_path_t *p);
 int squash_api_accepts(const char *accept, size_t len,
     const char *media_type);
 
+/*
+ * The arguments of a tags list passed on to the registry: "n=<count>" and
+ * "last=<tag>" of the query args (len bytes, not decoded: neither needs
+ * escapes), in that order, written to out (size bytes, NUL-terminated);
+ * others are dropped.  SQUASH_OK, or SQUASH_ERROR with *error the API's
+ * code (PAGINATION_NUMBER_INVALID, TAG_INVALID).
+ */
+#define SQUASH_API_TAGS_ARGS_LEN  (sizeof("n=&last=") + 10 + 128)
+int squash_api_tags_args(const char *args, size_t len, char *out,
+    size_t size, const char **error);
+
 /* {"errors":[{"code":...,"message":...}]}; malloc()ed, length in *len */
 char *squash_api_error(const char *code, const char *message, size_t *len);
 

@@ -632,7 +632,8 @@ squash_set_image_id(json_t *obj, const char *key, const char *v1id)
 
 
 char *
-squash_doc_v1_json(json_t *config, const char *v1id, size_t *len)
+squash_doc_v1_json(json_t *config, const char *v1id, const char *parent,
+    size_t *len)
 {
     char    *s;
     json_t  *v1;
@@ -649,8 +650,49 @@ squash_doc_v1_json(json_t *config, const char *v1id, size_t *len)
     json_object_del(v1, "parent");
     json_object_set_new(v1, "id", json_string(v1id));
 
+    if (parent) {
+        json_object_set_new(v1, "parent", json_string(parent));
+    }
+
     squash_set_image_id(v1, "config", v1id);
     squash_set_image_id(v1, "container_config", v1id);
+
+    s = squash_json_dump(v1, len);
+    json_decref(v1);
+
+    return s;
+}
+
+
+char *
+squash_doc_v1_base(json_t *config, const char *v1id, const char *parent,
+    size_t *len)
+{
+    char        *s;
+    size_t       i;
+    json_t      *v1;
+    const char  *key;
+
+    static const char  *keys[] = { "created", "os", "architecture" };
+
+    /* as docker save writes a lower layer's: no config of its own */
+
+    v1 = json_pack("{s:s}", "id", v1id);
+    if (v1 == NULL) {
+        return NULL;
+    }
+
+    if (parent) {
+        json_object_set_new(v1, "parent", json_string(parent));
+    }
+
+    for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        key = keys[i];
+
+        if (json_is_string(json_object_get(config, key))) {
+            json_object_set(v1, key, json_object_get(config, key));
+        }
+    }
 
     s = squash_json_dump(v1, len);
     json_decref(v1);
@@ -782,11 +824,27 @@ squash_doc_repositories(const char *repo, const char *tag, const char *v1id,
 
 char *
 squash_doc_manifest(const char *config_path, const char *repo_tag,
-    const char *layer_path, size_t *len)
+    const char *const *layer_paths, size_t nlayers, size_t *len)
 {
-    return squash_doc_pack(len, "[{s:s, s:[s], s:[s]}]",
+    size_t   i;
+    json_t  *layers;
+
+    layers = json_array();
+    if (layers == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < nlayers; i++) {
+        if (json_array_append_new(layers, json_string(layer_paths[i])) != 0)
+        {
+            json_decref(layers);
+            return NULL;
+        }
+    }
+
+    return squash_doc_pack(len, "[{s:s, s:[s], s:o}]",
                            "Config", config_path, "RepoTags", repo_tag,
-                           "Layers", layer_path);
+                           "Layers", layers);
 }
 
 
@@ -863,15 +921,6 @@ squash_doc_image_manifest(int docker, const char *config_hex,
     json_decref(root);
 
     return s;
-}
-
-
-char *
-squash_doc_oci_manifest(const char *config_hex, size_t config_size,
-    const char *layer_hex, uint64_t layer_size, size_t *len)
-{
-    return squash_doc_image_manifest(0, config_hex, config_size, NULL, 0,
-                                     layer_hex, layer_size, len);
 }
 
 

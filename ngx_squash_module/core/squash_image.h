@@ -128,7 +128,15 @@ const char *squash_config_diff_id(json_t *config, size_t i);
 size_t squash_config_diff_ids(json_t *config);
 
 /* documents of the archive; malloc()ed, NUL-terminated, length in *len */
-char *squash_doc_v1_json(json_t *config, const char *v1id, size_t *len);
+/*
+ * the legacy json of the top layer: the config with our id, and the id of
+ * the layer below it (parent, NULL for none)
+ */
+char *squash_doc_v1_json(json_t *config, const char *v1id, const char *parent,
+    size_t *len);
+/* the legacy json of a base layer kept below it */
+char *squash_doc_v1_base(json_t *config, const char *v1id,
+    const char *parent, size_t *len);
 /*
  * The config of the squashed image: rootfs.diff_ids and history those of
  * the keep base layers kept, then the one merged layer's
@@ -137,10 +145,9 @@ char *squash_doc_config(json_t *config, size_t keep, const char *diff_id_hex,
     const char *created_by, size_t *len);
 char *squash_doc_repositories(const char *repo, const char *tag,
     const char *v1id, size_t *len);
+/* manifest.json: the layers' paths, bottom up */
 char *squash_doc_manifest(const char *config_path, const char *repo_tag,
-    const char *layer_path, size_t *len);
-char *squash_doc_oci_manifest(const char *config_hex, size_t config_size,
-    const char *layer_hex, uint64_t layer_size, size_t *len);
+    const char *const *layer_paths, size_t nlayers, size_t *len);
 /*
  * An image manifest, OCI or (docker) Docker schema 2: the kept layers as
  * they are, then the merged layer, uncompressed

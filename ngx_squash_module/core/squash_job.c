@@ -204,6 +204,14 @@ squash_job_config(squash_job_t *j, const char *data, size_t len,
         if (squash_sha256_digest(id, strlen(id), j->key) != SQUASH_OK) {
             return squash_job_err(j, SQUASH_ERROR, "sha256 failed");
         }
+
+        /* another top layer: another V1 id */
+
+        snprintf(id, sizeof(id), "ngx_squash:%s", j->key);
+
+        if (squash_sha256_hex(id, strlen(id), j->v1id) != SQUASH_OK) {
+            return squash_job_err(j, SQUASH_ERROR, "sha256 failed");
+        }
     }
 
     /* the platform chosen from an index names its variant */
@@ -375,6 +383,8 @@ squash_job_start(squash_job_t *j, const char *name, size_t name_len,
     a->config = j->config;
     a->mtime = squash_config_created(j->config);
     a->layer_size = layer_size;
+    a->kept = j->manifest.layers;
+    a->nkept = j->keep;
 
     if (squash_archive_start(a) != SQUASH_OK) {
         return squash_job_err(j, SQUASH_ERROR, "%s", a->err);
@@ -473,7 +483,7 @@ squash_job_etag(squash_job_t *j, char *hex)
 
     a = &j->archive;
 
-    n = snprintf(buf, sizeof(buf), "%s %llu %u %s %s", j->digest,
+    n = snprintf(buf, sizeof(buf), "%s %llu %u %s %s", j->key,
                  (unsigned long long) a->layer_size, a->formats, a->repo,
                  a->tag);
 

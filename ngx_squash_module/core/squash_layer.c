@@ -13,6 +13,9 @@
 #include "squash_layer.h"
 
 
+static int squash_layer_pass(squash_layer_t *l, const unsigned char **in,
+    const unsigned char *in_end, int last, unsigned char **out,
+    const unsigned char *out_end);
 static int squash_layer_verify(squash_layer_t *l);
 
 
@@ -62,6 +65,33 @@ squash_layer_init(squash_layer_t *l, squash_comp_e kind,
 
     } else {
         squash_merger_begin_layer(merger);
+    }
+
+    return SQUASH_OK;
+}
+
+
+int
+squash_layer_init_kept(squash_layer_t *l, const char *digest, uint64_t size)
+{
+    memset(l, 0, sizeof(squash_layer_t));
+
+    l->kept = 1;
+    l->kept_size = size;
+    l->want_digest = digest;
+
+    if (squash_sha256_init(&l->blob_sha) != SQUASH_OK
+        || squash_sha256_init(&l->diff_sha) != SQUASH_OK)
+    {
+        snprintf(l->err, SQUASH_ERRLEN, "out of memory");
+        return SQUASH_ERROR;
+    }
+
+    /* SQUASH_COMP_NONE copies, and counts */
+
+    if (squash_decomp_init(&l->decomp, SQUASH_COMP_NONE) != SQUASH_OK) {
+        memcpy(l->err, l->decomp.err, SQUASH_ERRLEN);
+        return SQUASH_ERROR;
     }
 
     return SQUASH_OK;
@@ -232,6 +262,10 @@ squash_layer_run(squash_layer_t *l, const unsigned char **in,
         return SQUASH_DONE;
     }
 
+    if (l->kept) {
+        return squash_layer_pass(l, in, in_end, last, out, out_end);
+    }
+
     for ( ;; ) {
 
         if (l->pend_len) {
@@ -359,9 +393,58 @@ squash_layer_run(squash_layer_t *l, const unsigned char **in,
 }
 
 
+/* a kept layer's blob, copied as it comes */
+
+static int
+squash_layer_pass(squash_layer_t *l, const unsigned char **in,
+    const unsigned char *in_end, int last, unsigned char **out,
+    const unsigned char *out_end)
+{
+    const unsigned char  *start;
+
+    start = *in;
+
+    if (squash_decomp_run(&l->decomp, in, in_end, out, out_end) != SQUASH_OK
+        || squash_sha256_update(&l->blob_sha, start, *in - start)
+           != SQUASH_OK)
+    {
+        snprintf(l->err, SQUASH_ERRLEN, "sha256 failed");
+        return SQUASH_ERROR;
+    }
+
+    l->out_total = l->decomp.out_total;
+
+    if (l->out_total > l->kept_size) {
+        snprintf(l->err, SQUASH_ERRLEN, "the blob is longer than the %llu "
+                 "bytes its descriptor says",
+                 (unsigned long long) l->kept_size);
+        return SQUASH_ERROR;
+    }
+
+    if (last && *in == in_end && l->out_total != l->kept_size) {
+        snprintf(l->err, SQUASH_ERRLEN, "the blob has %llu bytes, its "
+                 "descriptor says %llu", (unsigned long long) l->out_total,
+                 (unsigned long long) l->kept_size);
+        return SQUASH_ERROR;
+    }
+
+    if (!last || *in != in_end) {
+        return SQUASH_OK;
+    }
+
+    if (squash_layer_verify(l) != SQUASH_OK) {
+        return SQUASH_ERROR;
+    }
+
+    l->done = 1;
+
+    return SQUASH_DONE;
+}
+
+
 /*
  * The blob must be the one its descriptor names, and its tar the one the
- * config's diff_ids name.
+ * config's diff_ids name (a kept layer's tar is not read).
  */
 
 static int
@@ -370,7 +453,7 @@ squash_layer_verify(squash_layer_t *l)
     char  digest[SQUASH_DIGEST_LEN + 1];
 
     if (squash_sha256_final(&l->blob_sha, digest) != SQUASH_OK
-        || (!l->diff_trusted
+        || (!l->diff_trusted && !l->kept
             && squash_sha256_final(&l->diff_sha, l->diff_id) != SQUASH_OK))
     {
         snprintf(l->err, SQUASH_ERRLEN, "sha256 failed");

@@ -50,6 +50,10 @@ typedef struct {
     squash_sha256_t        diff_sha;    /* of the uncompressed tar */
     char                   diff_id[SQUASH_DIGEST_LEN + 1];
 
+    /* a kept base layer: its blob goes out as it is (squash_keep_layers) */
+    uint64_t               kept_size;
+
+    unsigned               kept:1;
     unsigned               diff_trusted:1;
     unsigned               emitting:1;
     unsigned               post_pending:1;
@@ -70,6 +74,14 @@ int squash_layer_init(squash_layer_t *l, squash_comp_e kind,
     const char *digest, const char *diff_id, squash_merger_t *merger,
     size_t scratch_size, size_t meta_limit, int refetch);
 void squash_layer_free(squash_layer_t *l);
+
+/*
+ * A base layer kept as it is: the blob goes out byte for byte, checked to
+ * be size bytes long and to have the digest its descriptor names (its
+ * tar is not read, nor its diff_id checked: a client loading it does)
+ */
+int squash_layer_init_kept(squash_layer_t *l, const char *digest,
+    uint64_t size);
 
 /* the blob was seen to inflate to the diff_id: its tar is not hashed */
 void squash_layer_trust_diff_id(squash_layer_t *l);

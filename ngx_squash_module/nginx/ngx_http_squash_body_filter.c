@@ -7,9 +7,10 @@
  *
  * Documents (manifest, index, config) and size probes are collected into
  * a bounded buffer and never reach the client.  Layer blobs are inflated,
- * parsed and merged as they arrive (squash_layer.c), and the kept entries
- * go down the filter chain in a bounded set of buffers; input is marked
- * consumed only as it is used, so a slow client slows the upstream
+ * parsed and merged as they arrive (squash_layer.c), and the entries the
+ * merger keeps go down the filter chain in a bounded set of buffers (a
+ * base layer kept by squash_keep_layers goes down as it is); input is
+ * marked consumed only as it is used, so a slow client slows the upstream
  * (as in ngx_http_gunzip_filter_module).
  */
 
@@ -581,8 +582,11 @@ ngx_http_squash_blob_out(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     b = ctx->out_buf;
     ctx->out_buf = NULL;
 
-    if (ngx_http_squash_layer_bytes(r, ctx, b->pos, b->last - b->pos)
-        != NGX_OK)
+    /* a kept layer's blob is not part of layer.tar */
+
+    if (!ctx->lx.kept
+        && ngx_http_squash_layer_bytes(r, ctx, b->pos, b->last - b->pos)
+           != NGX_OK)
     {
         return NGX_ERROR;
     }

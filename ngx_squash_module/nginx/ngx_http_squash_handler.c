@@ -12,8 +12,9 @@
  * header and the archive prefix go out; then the layers, top down, one
  * blob subrequest at a time, each transformed by the body filter; the
  * next starts once the previous is done and the client has drained.
- * Zero padding, the entries that need the layer digest and the end
- * blocks close it.
+ * Zero padding follows; then the base layers kept as they are
+ * (squash_keep_layers), their blobs passed through; the entries that need
+ * the layer digest and the end blocks close it.
  *
  * The registry API (squash_pull, ngx_http_squash_pull.c) runs the same
  * machine: its manifests and configs are answered at the header, its
@@ -40,11 +41,17 @@ static ngx_int_t ngx_http_squash_cut_short(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_start_layer(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_fetch_blob(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, squash_blob_t *blob);
 static ngx_int_t ngx_http_squash_end_layer(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_restate(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_padding(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_kept(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_end_kept(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_measured(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
@@ -230,13 +237,10 @@ ngx_http_squash_begin(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
     ctx->job_init = 1;
 
-    /*
-     * the registry API serves the image's own config, whole indexes, and
-     * keeps base layers as they are where asked to
-     */
+    /* the registry API serves the image's own config, and whole indexes */
     ctx->job.plain_config = ctx->route ? 1 : 0;
     ctx->job.whole_index = (ctx->route == SQUASH_API_MANIFEST);
-    ctx->job.keep_wanted = ctx->route ? slcf->keep_layers : 0;
+    ctx->job.keep_wanted = slcf->keep_layers;
 
     ctx->last_out = &ctx->out;
 
@@ -376,6 +380,10 @@ ngx_http_squash_run(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
         case NGX_HTTP_SQUASH_PADDING:
             rc = ngx_http_squash_padding(r, ctx);
+            break;
+
+        case NGX_HTTP_SQUASH_KEPT:
+            rc = ngx_http_squash_kept(r, ctx);
             break;
 
         case NGX_HTTP_SQUASH_TRAILER:
@@ -539,16 +547,25 @@ ngx_http_squash_start_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
         squash_layer_trust_diff_id(&ctx->lx);
     }
 
-    ctx->in = NULL;
-    ctx->in_buf = NULL;
-    ctx->blob_last = 0;
-    ctx->blob_done = 0;
-
     ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "squash: layer %ui of %uz: %s%s", ctx->layer + 1,
                    squash_job_layers(&ctx->job), blob->digest,
                    ctx->refetching ? ", again for hard links" : "");
 
+    return ngx_http_squash_fetch_blob(r, ctx, blob);
+}
+
+
+/* the blob subrequest of the layer ctx->lx is made for */
+
+static ngx_int_t
+ngx_http_squash_fetch_blob(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
+    squash_blob_t *blob)
+{
+    ctx->in = NULL;
+    ctx->in_buf = NULL;
+    ctx->blob_last = 0;
+    ctx->blob_done = 0;
     ctx->state = NGX_HTTP_SQUASH_LAYER_WAIT;
 
     return ngx_http_squash_fetch(r, ctx, NGX_HTTP_SQUASH_SR_BLOB, "blobs",
@@ -577,6 +594,10 @@ ngx_http_squash_end_layer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "squash: layer ended unfinished");
         return NGX_ERROR;
+    }
+
+    if (ctx->lx.kept) {
+        return ngx_http_squash_end_kept(r, ctx);
     }
 
 #if (NGX_DEBUG)
@@ -715,7 +736,8 @@ ngx_http_squash_padding(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
         }
 
         if (job->layer_bytes == job->archive.layer_size) {
-            ctx->state = NGX_HTTP_SQUASH_TRAILER;
+            ctx->state = job->archive.nkept ? NGX_HTTP_SQUASH_KEPT
+                                            : NGX_HTTP_SQUASH_TRAILER;
             return NGX_OK;
         }
 
@@ -738,6 +760,105 @@ ngx_http_squash_padding(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
             return NGX_AGAIN;
         }
     }
+}
+
+
+/*
+ * A base layer kept as it is (squash_keep_layers), bottom up: its legacy
+ * entries and the header of its layer.tar, then its blob, passed through
+ * by the body filter with its length and digest checked.  One wholly
+ * before the range asked for is not fetched: its length is known.
+ */
+
+static ngx_int_t
+ngx_http_squash_kept(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    off_t            len;
+    ngx_int_t        rc;
+    ngx_uint_t       i;
+    squash_blob_t   *blob;
+    squash_bytes_t  *head;
+
+    rc = ngx_http_squash_drained(r, ctx);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ctx->ranged && ctx->offset >= ctx->range_end) {
+        return ngx_http_squash_cut_short(r, ctx);
+    }
+
+    if (ctx->layer == squash_job_layers(&ctx->job)) {
+        ctx->state = NGX_HTTP_SQUASH_TRAILER;
+        return NGX_OK;
+    }
+
+    i = ngx_http_squash_layer_index(ctx);
+    blob = ngx_http_squash_blob_of(ctx);
+    head = &ctx->job.archive.heads[i];
+    len = (off_t) (head->len + (uint64_t) blob->size
+                   + squash_archive_kept_pad(&ctx->job.archive, i));
+
+    if (ctx->ranged && ctx->offset + len <= ctx->range_start) {
+        /* before the range: its bytes need not be made */
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "squash: base layer %ui skipped, %O bytes before "
+                       "the range", i + 1, len);
+
+        ctx->offset += len;
+        ctx->layer++;
+        return NGX_OK;
+    }
+
+    if (ngx_http_squash_output(r, ctx, head->data, head->len, 0)
+        == NGX_ERROR)
+    {
+        return NGX_ERROR;
+    }
+
+    if (squash_layer_init_kept(&ctx->lx, blob->digest, (uint64_t) blob->size)
+        != SQUASH_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "squash: layer %s: %s", blob->digest, ctx->lx.err);
+        squash_layer_free(&ctx->lx);
+        return NGX_ERROR;
+    }
+
+    ctx->lx_init = 1;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "squash: base layer %ui kept as it is: %s", i + 1,
+                   blob->digest);
+
+    return ngx_http_squash_fetch_blob(r, ctx, blob);
+}
+
+
+/* a kept layer's blob went out whole: its tar padding */
+
+static ngx_int_t
+ngx_http_squash_end_kept(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    size_t  pad;
+
+    pad = (size_t) squash_archive_kept_pad(&ctx->job.archive,
+                                           ngx_http_squash_layer_index(ctx));
+
+    squash_layer_free(&ctx->lx);
+    ctx->lx_init = 0;
+    ctx->layer++;
+    ctx->state = NGX_HTTP_SQUASH_KEPT;
+
+    if (pad
+        && ngx_http_squash_output(r, ctx, ngx_http_squash_zeros, pad, 0)
+           == NGX_ERROR)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 

@@ -66,6 +66,7 @@ typedef enum {
     NGX_HTTP_SQUASH_LAYER,
     NGX_HTTP_SQUASH_LAYER_WAIT,
     NGX_HTTP_SQUASH_PADDING,
+    NGX_HTTP_SQUASH_KEPT,               /* base layers kept as they are */
     NGX_HTTP_SQUASH_TRAILER,
     NGX_HTTP_SQUASH_FINISHED
 } ngx_http_squash_state_e;
@@ -182,6 +183,7 @@ typedef struct {
     ngx_uint_t                 served;
     char                       want[SQUASH_DIGEST_LEN + 1];
     const char                *api_error;
+    ngx_str_t                  tags_args;       /* n and last, passed on */
 
     ngx_str_t                  name;
     ngx_str_t                  reference;
@@ -274,9 +276,14 @@ typedef struct {
 extern ngx_module_t  ngx_http_squash_module;
 
 
-/* the manifest's index of the layer streamed: they go top down */
+/*
+ * the manifest's index of the layer streamed: those merged go top down,
+ * then those kept (squash_keep_layers) bottom up
+ */
 #define ngx_http_squash_layer_index(ctx)                                      \
-    (squash_job_layers(&(ctx)->job) - 1 - (ctx)->layer)
+    ((ctx)->layer < squash_job_merged_layers(&(ctx)->job)                     \
+     ? squash_job_layers(&(ctx)->job) - 1 - (ctx)->layer                      \
+     : (ctx)->layer - squash_job_merged_layers(&(ctx)->job))
 
 #define ngx_http_squash_blob_of(ctx)                                          \
     squash_job_layer(&(ctx)->job, ngx_http_squash_layer_index(ctx))
@@ -344,6 +351,8 @@ ngx_int_t ngx_http_squash_fetch(ngx_http_request_t *r,
     const char *what, const char *id);
 ngx_int_t ngx_http_squash_doc_status(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx, const char *what);
+ngx_int_t ngx_http_squash_pass_headers(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, char *name);
 
 
 /* ngx_http_squash_size.c */

@@ -39,6 +39,8 @@
      || (ctx)->served == NGX_HTTP_SQUASH_SERVED_LIST)
 
 
+static ngx_int_t ngx_http_squash_pull_tags_args(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_pull_digest(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 static ngx_uint_t ngx_http_squash_pull_accept(ngx_http_request_t *r);
@@ -87,7 +89,7 @@ ngx_http_squash_pull_route(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     ctx->name.len = p.name_len;
 
     if (p.route == SQUASH_API_TAGS) {
-        return NGX_OK;
+        return ngx_http_squash_pull_tags_args(r, ctx);
     }
 
     ctx->reference.data = (u_char *) p.reference;
@@ -100,6 +102,37 @@ ngx_http_squash_pull_route(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     }
 
     ctx->served = ngx_http_squash_pull_accept(r);
+
+    return NGX_OK;
+}
+
+
+/* a tags list's pagination (n, last) goes to the registry, checked */
+
+static ngx_int_t
+ngx_http_squash_pull_tags_args(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx)
+{
+    u_char  *args;
+
+    args = ngx_pnalloc(r->pool, SQUASH_API_TAGS_ARGS_LEN);
+    if (args == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (squash_api_tags_args((char *) r->args.data, r->args.len,
+                             (char *) args, SQUASH_API_TAGS_ARGS_LEN,
+                             &ctx->api_error)
+        != SQUASH_OK)
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "squash: tags list arguments \"%V\": %s", &r->args,
+                      ctx->api_error);
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    ctx->tags_args.data = args;
+    ctx->tags_args.len = ngx_strlen(args);
 
     return NGX_OK;
 }
@@ -232,6 +265,14 @@ ngx_http_squash_pull_ping(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
                                         ? "tags" : "API version check");
     if (status != NGX_OK) {
         return status;
+    }
+
+    /* the next page of a tags list */
+
+    if (ctx->route == SQUASH_API_TAGS
+        && ngx_http_squash_pass_headers(r, ctx, "Link") != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     return ngx_http_squash_pull_send(r, ctx, NGX_HTTP_OK, "application/json",
@@ -591,7 +632,9 @@ ngx_http_squash_pull_error(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
 
     case NGX_HTTP_BAD_REQUEST:
         code = code ? code : "UNSUPPORTED";
-        message = "invalid name or reference";
+        message = ctx->route == SQUASH_API_TAGS
+                  ? "invalid pagination arguments"
+                  : "invalid name or reference";
         break;
 
     case NGX_HTTP_UNAUTHORIZED:

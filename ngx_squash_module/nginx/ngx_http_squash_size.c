@@ -118,6 +118,11 @@ ngx_http_squash_size_probe(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
         if (ctx->probes == NULL) {
             return NGX_ERROR;
         }
+
+        /* base layers kept as they are add nothing to layer.tar */
+
+        ctx->probe_next = ctx->job.keep;
+        ctx->count_next = ctx->job.keep;
     }
 
     /* squash_size_probes at a time */

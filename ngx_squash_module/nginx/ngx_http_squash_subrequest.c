@@ -20,8 +20,6 @@ static ngx_int_t ngx_http_squash_probe_done(ngx_http_request_t *sr,
     void *data, ngx_int_t rc);
 static off_t ngx_http_squash_blob_length(ngx_http_request_t *sr,
     ngx_uint_t status);
-static ngx_int_t ngx_http_squash_copy_challenges(ngx_http_request_t *r,
-    ngx_http_squash_ctx_t *ctx);
 
 
 static ngx_table_elt_t *
@@ -134,7 +132,11 @@ ngx_http_squash_fetch(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
         flags = 0;
     }
 
-    if (ngx_http_subrequest(r, &uri, NULL, &sr, ps, flags) != NGX_OK) {
+    if (ngx_http_subrequest(r, &uri,
+                            ctx->tags_args.len ? &ctx->tags_args : NULL,
+                            &sr, ps, flags)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -452,7 +454,9 @@ ngx_http_squash_doc_status(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
                       "squash: %s of \"%V\": registry answered %ui",
                       what, &ctx->name, status);
 
-        if (ngx_http_squash_copy_challenges(r, ctx) != NGX_OK) {
+        if (ngx_http_squash_pass_headers(r, ctx, "WWW-Authenticate")
+            != NGX_OK)
+        {
             return NGX_ERROR;
         }
 
@@ -483,13 +487,17 @@ ngx_http_squash_doc_status(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
 }
 
 
-/* the registry's WWW-Authenticate challenges go to the client */
+/*
+ * The registry's response headers of that name go to the client: its
+ * WWW-Authenticate challenges, the Link of a tags list
+ */
 
-static ngx_int_t
-ngx_http_squash_copy_challenges(ngx_http_request_t *r,
-    ngx_http_squash_ctx_t *ctx)
+ngx_int_t
+ngx_http_squash_pass_headers(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, char *name)
 {
-    ngx_uint_t         i;
+    size_t             len;
+    ngx_uint_t         i, challenge;
     ngx_list_part_t   *part;
     ngx_table_elt_t   *h, *copy;
 #if (nginx_version >= 1023000)
@@ -499,6 +507,11 @@ ngx_http_squash_copy_challenges(ngx_http_request_t *r,
     if (ctx->sr_headers == NULL) {
         return NGX_OK;
     }
+
+    len = ngx_strlen(name);
+    challenge = (ngx_strcasecmp((u_char *) name,
+                                (u_char *) "WWW-Authenticate")
+                 == 0);
 
     part = &ctx->sr_headers->part;
     h = part->elts;
@@ -516,10 +529,8 @@ ngx_http_squash_copy_challenges(ngx_http_request_t *r,
         }
 
         if (h[i].hash == 0
-            || h[i].key.len != sizeof("WWW-Authenticate") - 1
-            || ngx_strncasecmp(h[i].key.data, (u_char *) "WWW-Authenticate",
-                               h[i].key.len)
-               != 0)
+            || h[i].key.len != len
+            || ngx_strncasecmp(h[i].key.data, (u_char *) name, len) != 0)
         {
             continue;
         }
@@ -532,8 +543,15 @@ ngx_http_squash_copy_challenges(ngx_http_request_t *r,
         *copy = h[i];
 
 #if (nginx_version >= 1023000)
-        /* since 1.23, repeated headers are linked through next */
         copy->next = NULL;
+#endif
+
+        if (!challenge) {
+            continue;
+        }
+
+#if (nginx_version >= 1023000)
+        /* since 1.23, repeated headers are linked through next */
 
         for (ph = &r->headers_out.www_authenticate; *ph; ph = &(*ph)->next) {
             /* void */

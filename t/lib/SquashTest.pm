@@ -33,6 +33,7 @@ package SquashTest;
 #   --- squash_identical: URI    a second download of URI is the same bytes
 #   --- squash_head_matches: URI HEAD and GET agree, GET keeps its length
 #   --- squash_304: URI          If-None-Match with the ETag gives 304
+#   --- squash_etag_differs: URI URI2   two archives, two ETags
 #   --- squash_then: URI         a second download, which must be complete
 #   --- squash_access_log        regexes, one per line of
 #                                logs/squash-<block number>.log
@@ -82,7 +83,18 @@ package SquashTest;
 #       must give the tree `umoci unpack` gives of ORIGINAL in FIXTURE,
 #       from LAYERS layers (1); platform=OS/ARCH[/VARIANT] pulls that
 #       platform; keep=K: the location keeps K base layers
-#       (squash_keep_layers), so K+1 layers, or all of a smaller image
+#       (squash_keep_layers), so K+1 layers, or all of a smaller image;
+#       killed=SECONDS (skopeo, podman): the same pull first, killed after
+#       SECONDS while it still runs, then the one checked, into the same
+#       storage
+#   --- squash_archives   one download a line, "CLIENT URI FIXTURE
+#       ORIGINAL KEEP": the archive is complete, with the layers
+#       squash_keep_layers KEEP leaves (KEEP kept as they are, all but the
+#       top one at most, and one merged), and CLIENT
+#       gives the tree `umoci unpack` gives of ORIGINAL in FIXTURE:
+#       docker-archive or oci-archive (skopeo copy, umoci unpack), podman
+#       (load, image mount) or docker (load into the dockerd started here,
+#       create, export), the image named as manifest.json names it
 #   --- squash_conf_refused: MESSAGE   nginx -t refuses the lines of
 #       --- squash_conf (a server's directives) with MESSAGE
 #   --- squash_pull_blob: NAME REF   the manifest's config and layer
@@ -372,6 +384,14 @@ sub check {
         Test::More::is($st, 200, "$name - another ETag gives 200");
     }
 
+    if (defined $block->squash_etag_differs) {
+        my @etags = map { (http_request('HEAD', $_))[1]{etag} // '' }
+                    split ' ', trimmed($block->squash_etag_differs);
+        Test::More::like($etags[0], qr/^"[0-9a-f]{32}"$/, "$name - an ETag");
+        Test::More::isnt($etags[0], $etags[1],
+                         "$name - another archive, another ETag");
+    }
+
     if (defined $block->squash_then) {
         # a second download, after the first one
         my $uri = trimmed($block->squash_then);
@@ -502,6 +522,49 @@ sub check {
             pull($name, split ' ', $line);
         }
     }
+
+    if (defined $block->squash_archives) {
+        for my $line (split /\n/, trimmed($block->squash_archives)) {
+            archives($name, split ' ', $line);
+        }
+    }
+}
+
+# one archive downloaded, checked, and given to one client
+sub archives {
+    my ($name, $client, $uri, $fixture, $ref, $keep) = @_;
+    my $dir = File::Temp->newdir;
+    my $file = "$dir/a.tar";
+    my $layers = kept_layers($fixture, $ref, $keep);
+
+    my $out = `curl -sS -o '$file' 'http://127.0.0.1:$ENV{TEST_NGINX_SERVER_PORT}$uri' 2>&1`;
+    my $want = $layers > 1 ? "complete: $layers layers" : 'complete';
+    Test::More::is(trimmed(tool('check', $file)), $want,
+                   "$name - $uri: $want")
+        or Test::More::diag($out, log_lines());
+
+    require JSON::PP;
+    my $manifest = eval {
+        JSON::PP::decode_json(tool('cat', $file, 'manifest.json'))
+    };
+    my $loaded = $manifest ? $manifest->[0]{RepoTags}[0] : '';
+
+    if ($client =~ /-archive$/) {
+        skopeo_copy("$name ($uri)", $file, "$client $fixture $ref")
+            if have_client($name, 'skopeo') && have_client($name, 'umoci');
+
+    } elsif ($client eq 'podman') {
+        podman_load("$name ($uri)", $file, "$loaded $fixture $ref",
+                    umoci_tree($name, $fixture, $ref))
+            if have_client($name, 'podman') && have_client($name, 'umoci');
+
+    } elsif ($client eq 'docker') {
+        docker_load("$name ($uri)", $file, "$fixture $ref $loaded")
+            if have_client($name, 'dockerd');
+
+    } else {
+        Test::More::fail("$name - no client \"$client\"");
+    }
 }
 
 # nginx -t of a server with those directives fails, saying so
@@ -569,20 +632,46 @@ sub pull_blob {
 }
 
 # a pull through the edge's registry API: the original's tree
+# the layers of an image squashed with squash_keep_layers K: K kept (all
+# but the top one at most) and one merged
+sub kept_layers {
+    my ($fixture, $orig, $keep) = @_;
+    (my $ociref = $orig) =~ s{[/:]}{-}g;
+    require JSON::PP;
+    open my $mf, '<', "$Fixtures/$fixture/dir/$ociref/manifest.json"
+        or die "$ociref: $!";
+    my $n = @{ JSON::PP::decode_json(join '', <$mf>)->{layers} };
+    close $mf;
+    return ($keep < $n ? $keep : $n - 1) + 1;
+}
+
+# a client killed midway: still running after SECONDS, then killed with
+# all its processes
+sub killed_midway {
+    my ($what, $cmd, $secs) = @_;
+
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        POSIX::setpgid(0, 0);
+        exec 'sh', '-c', "exec $cmd >/dev/null 2>&1";
+        exit 127;
+    }
+
+    Time::HiRes::sleep($secs);
+    my $running = waitpid($pid, POSIX::WNOHANG()) == 0;
+    my $status = $?;
+    kill 'KILL', -$pid;
+    waitpid $pid, 0 if $running;
+
+    Test::More::ok($running, "$what - killed midway, after $secs s")
+        or Test::More::diag("it had ended, status $status: $cmd");
+}
+
 sub pull {
     my ($name, $client, $ref, $fixture, $orig, @opts) = @_;
     my %opt = map { /^(\w+)=(.*)$/ ? ($1 => $2) : (layers => $_) } @opts;
-    my $layers = $opt{layers} // 1;
-
-    if (defined $opt{keep}) {
-        (my $ociref = $orig) =~ s{[/:]}{-}g;
-        require JSON::PP;
-        open my $mf, '<', "$Fixtures/$fixture/dir/$ociref/manifest.json"
-            or die "$ociref: $!";
-        my $n = @{ JSON::PP::decode_json(join '', <$mf>)->{layers} };
-        close $mf;
-        $layers = ($opt{keep} < $n ? $opt{keep} : $n - 1) + 1;
-    }
+    my $layers = defined $opt{keep} ? kept_layers($fixture, $orig, $opt{keep})
+                                    : $opt{layers} // 1;
     my $edge = "127.0.0.1:$ENV{TEST_NGINX_SERVER_PORT}";
     my $what = "$name - $client pull of $ref";
 
@@ -620,8 +709,9 @@ sub pull {
         }
 
         (my $src_creds = $creds) =~ s/--creds/--src-creds/;
-        $out = `skopeo $over copy --quiet --src-tls-verify=false $src_creds '$src' 'oci:$dir/oci:x' 2>&1`
-               . `umoci unpack --image '$dir/oci:x' '$dir/bundle' 2>&1`;
+        my $copy = "skopeo $over copy --quiet --src-tls-verify=false $src_creds '$src' 'oci:$dir/oci:x'";
+        killed_midway($what, $copy, $opt{killed}) if $opt{killed};
+        $out = `$copy 2>&1` . `umoci unpack --image '$dir/oci:x' '$dir/bundle' 2>&1`;
         if ($? != 0) {
             Test::More::fail("$what - skopeo copy $src");
             Test::More::diag($out);
@@ -636,7 +726,9 @@ sub pull {
                       '--cgroup-manager', 'cgroupfs', '--events-backend',
                       'file');
 
-        $out = `@podman pull --quiet --tls-verify=false $creds $platform '$edge/$ref' 2>&1`;
+        my $pull = "@podman pull --quiet --tls-verify=false $creds $platform '$edge/$ref'";
+        killed_midway($what, $pull, $opt{killed}) if $opt{killed};
+        $out = `$pull 2>&1`;
         if ($? != 0) {
             Test::More::fail("$what - podman pull");
             Test::More::diag($out);
@@ -822,7 +914,8 @@ sub ranges {
 
     Test::More::is($st, 200, "$name - the whole archive first");
 
-    my ($layer) = grep { $_->[0] =~ m{/layer\.tar$} } tar_entries($full);
+    my ($layer, @kept) = grep { $_->[0] =~ m{/layer\.tar$} }
+                         tar_entries($full);
     my ($ls, $lsize) = ($layer->[1], $layer->[2]);
 
     # zeros up to the promised size close layer.tar
@@ -846,6 +939,17 @@ sub ranges {
         ['beyond the end', "bytes=" . ($total - 10) . "-" . ($total + 10),
          $total - 10, $total - 1],
     );
+
+    # base layers kept as they are (squash_keep_layers): across each
+    # one's header into its blob, and from its blob into what follows
+    for my $k (@kept) {
+        my ($ks, $ksize) = ($k->[1], $k->[2]);
+        push @cases,
+            ["kept $k->[0]\'s header", "bytes=" . ($ks - 300) . "-"
+             . ($ks + 99), $ks - 300, $ks + 99],
+            ["the end of kept $k->[0]", "bytes=" . ($ks + $ksize - 50) . "-"
+             . ($ks + $ksize + 800), $ks + $ksize - 50, $ks + $ksize + 800];
+    }
 
     for my $c (@cases) {
         my ($what, $range, $from, $to) = @$c;
@@ -1348,8 +1452,9 @@ sub docker_tree {
     return join('', map { "$_\n" } @ours);
 }
 
+# the tree podman mounts is the layer's, or $theirs where given
 sub podman_load {
-    my ($name, $file, $what) = @_;
+    my ($name, $file, $what, $theirs) = @_;
     my ($want, $fixture, $ref) = split ' ', $what;
     my $root = File::Temp->newdir;
     my @podman = ('podman', '--storage-driver', 'vfs', '--root', "$root/root",
@@ -1365,9 +1470,14 @@ sub podman_load {
     chomp $mnt;
     if ($? == 0 && -d $mnt) {
         my $dir = File::Temp->newdir;
-        extract_layer($file, "$dir");
-        Test::More::is(tool('tree', $mnt), tool('tree', "$dir"),
-                       "$name - podman's image tree is the layer's");
+        if (defined $theirs) {
+            Test::More::is(tool('tree', $mnt), $theirs,
+                           "$name - podman's image tree is the original's");
+        } else {
+            extract_layer($file, "$dir");
+            Test::More::is(tool('tree', $mnt), tool('tree', "$dir"),
+                           "$name - podman's image tree is the layer's");
+        }
         system("@podman image unmount '$want' >/dev/null 2>&1");
 
         if ($fixture) {

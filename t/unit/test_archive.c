@@ -55,6 +55,107 @@ test_trailer_length(void **state)
 }
 
 
+/*
+ * Base layers kept: each has its directory and layer.tar of the blob's
+ * size after the merged layer, manifest.json and the OCI manifest list
+ * them bottom up, the config keeps their diff_ids; the length is known
+ * up front
+ */
+
+static void
+test_kept(void **state)
+{
+    char              err[SQUASH_ERRLEN], *p;
+    size_t            len, i;
+    uint64_t          total;
+    squash_blob_t     kept[2];
+    squash_archive_t  a;
+
+#define H32(c)  c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
+#define H64(c)  H32(c) H32(c)
+
+    static const char  config[] =
+        "{\"os\":\"linux\",\"created\":\"2020-01-01T00:00:00Z\","
+        "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":["
+        "\"sha256:" H64("1") "\",\"sha256:" H64("2") "\","
+        "\"sha256:" H64("3") "\"]}}";
+
+    (void) state;
+
+    memset(kept, 0, sizeof(kept));
+    strcpy(kept[0].digest, "sha256:" H64("a"));
+    kept[0].size = 1000;
+    kept[0].comp = SQUASH_COMP_GZIP;
+    strcpy(kept[1].digest, "sha256:" H64("b"));
+    kept[1].size = 1024;
+    kept[1].comp = SQUASH_COMP_NONE;
+
+    memset(&a, 0, sizeof(a));
+    a.v1id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    a.repo = "localhost/team/app";
+    a.tag = "v1.squash";
+    a.created_by = "test";
+    a.formats = SQUASH_FORMAT_ALL;
+    a.config = squash_config_parse(config, sizeof(config) - 1, err);
+    assert_non_null(a.config);
+    a.layer_size = 10240;
+    a.kept = kept;
+    a.nkept = 2;
+
+    assert_int_equal(squash_archive_start(&a), SQUASH_OK);
+
+    total = a.prefix.len + 10240 + a.trailer.len;
+
+    for (i = 0; i < 2; i++) {
+        assert_non_null(memmem(a.heads[i].data, a.heads[i].len,
+                               a.kept_ids[i], 64));
+        total += a.heads[i].len + kept[i].size
+                 + squash_archive_kept_pad(&a, i);
+    }
+
+    assert_int_equal(squash_archive_kept_pad(&a, 0), 24);
+    assert_int_equal(squash_archive_kept_pad(&a, 1), 0);
+    assert_int_equal(a.total, total);
+
+    /* the ids chain: each differs, and the top one's parent is the last */
+    assert_string_not_equal(a.kept_ids[0], a.kept_ids[1]);
+    assert_non_null(memmem(a.prefix.data, a.prefix.len, "\"parent\":\"", 10));
+    assert_non_null(memmem(a.prefix.data, a.prefix.len, a.kept_ids[1], 64));
+    assert_non_null(memmem(a.heads[1].data, a.heads[1].len, a.kept_ids[0],
+                           64));
+
+    len = a.trailer.len;
+    assert_int_equal(squash_archive_finish(&a, "ffffffffffffffffffffffffffff"
+                                               "ffffffffffffffffffffffffffffff"
+                                               "ffffff"), SQUASH_OK);
+    assert_int_equal(a.trailer.len, len);
+
+    /* the config: the kept diff_ids, then the merged layer's */
+    assert_non_null(memmem(a.trailer.data, a.trailer.len,
+                           "\"diff_ids\":[\"sha256:1111", 22));
+    p = memmem(a.trailer.data, a.trailer.len, "\"sha256:2222", 12);
+    assert_non_null(p);
+    assert_non_null(memmem(p, a.trailer.data + len - (unsigned char *) p,
+                           "\"sha256:ffff", 12));
+    assert_null(memmem(a.trailer.data, a.trailer.len, "sha256:3333", 11));
+
+    /* the OCI manifest: the kept blobs with their media types */
+    assert_non_null(memmem(a.trailer.data, a.trailer.len,
+                           "\"mediaType\":\"application/vnd.oci.image.layer."
+                           "v1.tar+gzip\"", 52));
+    assert_non_null(memmem(a.trailer.data, a.trailer.len,
+                           "blobs/sha256/aaaa", 17));
+    assert_non_null(memmem(a.trailer.data, a.trailer.len,
+                           "blobs/sha256/bbbb", 17));
+
+    squash_archive_free(&a);
+    json_decref(a.config);
+
+#undef H64
+#undef H32
+}
+
+
 static void
 test_huge_entry(void **state)
 {
@@ -193,6 +294,7 @@ unit_archive(void)
 {
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_trailer_length),
+        cmocka_unit_test(test_kept),
         cmocka_unit_test(test_huge_entry),
         cmocka_unit_test(test_rewrite),
         cmocka_unit_test(test_symlink),

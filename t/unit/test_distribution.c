@@ -135,6 +135,44 @@ test_error(void **state)
 }
 
 
+/* n and last of a tags list go to the registry, checked; others do not */
+
+static void
+test_tags_args(void **state)
+{
+    char         out[SQUASH_API_TAGS_ARGS_LEN];
+    const char  *error;
+
+#define ARGS(s)  squash_api_tags_args(s, sizeof(s) - 1, out, sizeof(out),   \
+                                      &error)
+
+    (void) state;
+
+    assert_int_equal(ARGS(""), SQUASH_OK);
+    assert_string_equal(out, "");
+
+    assert_int_equal(ARGS("last=v1.0&x=1&n=20"), SQUASH_OK);
+    assert_string_equal(out, "n=20&last=v1.0");
+
+    assert_int_equal(ARGS("n=3"), SQUASH_OK);
+    assert_string_equal(out, "n=3");
+
+    assert_int_equal(ARGS("nn=3&lastly=x"), SQUASH_OK);
+    assert_string_equal(out, "");
+
+    assert_int_equal(ARGS("n=-1"), SQUASH_ERROR);
+    assert_string_equal(error, "PAGINATION_NUMBER_INVALID");
+    assert_int_equal(ARGS("n="), SQUASH_ERROR);
+    assert_int_equal(ARGS("n=12345678901"), SQUASH_ERROR);
+
+    assert_int_equal(ARGS("last=.x"), SQUASH_ERROR);
+    assert_string_equal(error, "TAG_INVALID");
+    assert_int_equal(ARGS("last=a%2Fb"), SQUASH_ERROR);
+
+#undef ARGS
+}
+
+
 int
 unit_distribution(void)
 {
@@ -143,6 +181,7 @@ unit_distribution(void)
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_accept),
         cmocka_unit_test(test_error),
+        cmocka_unit_test(test_tags_args),
     };
 
     return cmocka_run_group_tests_name("distribution", tests, NULL, NULL);

@@ -210,12 +210,27 @@ test_documents(void **state)
     c = squash_config_parse(src, strlen(src), err);
     assert_non_null(c);
 
-    v1 = squash_doc_v1_json(c, "1234", &len);
+    v1 = squash_doc_v1_json(c, "1234", NULL, &len);
     assert_non_null(strstr(v1, "\"id\":\"1234\""));
     assert_non_null(strstr(v1, "\"Image\":\"1234\""));
     assert_non_null(strstr(v1, "\"foo\":\"bar\""));
     assert_null(strstr(v1, "parent"));
     assert_null(strstr(v1, "rootfs"));
+    free(v1);
+
+    /* over kept layers: the top one names its parent; a base one has ids */
+    v1 = squash_doc_v1_json(c, "1234", "5678", &len);
+    assert_non_null(strstr(v1, "\"parent\":\"5678\""));
+    free(v1);
+
+    v1 = squash_doc_v1_base(c, "5678", "9abc", &len);
+    assert_string_equal(v1, "{\"architecture\":\"amd64\",\"id\":\"5678\","
+                        "\"os\":\"linux\",\"parent\":\"9abc\"}");
+    free(v1);
+
+    v1 = squash_doc_v1_base(c, "9abc", NULL, &len);
+    assert_string_equal(v1, "{\"architecture\":\"amd64\",\"id\":\"9abc\","
+                        "\"os\":\"linux\"}");
 
     cfg = squash_doc_config(c, 0, "ab", "squashed", &len);
     assert_non_null(strstr(cfg, "\"diff_ids\":[\"sha256:ab\"]"));
@@ -244,6 +259,7 @@ test_archive_documents(void **state)
     char        err[SQUASH_ERRLEN], *d;
     size_t      len;
     json_t     *c;
+    const char *paths[] = { "base/layer.tar", "id/layer.tar" };
     const char *src = "{\"created\":\"2021-02-03T04:05:06.789Z\","
                       "\"rootfs\":{\"diff_ids\":[\"" DIGEST_A "\",\""
                       DIGEST_B "\"]}}";
@@ -268,12 +284,18 @@ test_archive_documents(void **state)
     assert_int_equal(len, strlen(d));
     free(d);
 
-    d = squash_doc_manifest("blobs/sha256/c", "h/a:v1", "id/layer.tar", &len);
+    d = squash_doc_manifest("blobs/sha256/c", "h/a:v1", paths + 1, 1, &len);
     assert_string_equal(d, "[{\"Config\":\"blobs/sha256/c\",\"Layers\":"
                         "[\"id/layer.tar\"],\"RepoTags\":[\"h/a:v1\"]}]");
     free(d);
 
-    d = squash_doc_oci_manifest("cc", 10, "ll", 20, &len);
+    d = squash_doc_manifest("blobs/sha256/c", "h/a:v1", paths, 2, &len);
+    assert_string_equal(d, "[{\"Config\":\"blobs/sha256/c\",\"Layers\":"
+                        "[\"base/layer.tar\",\"id/layer.tar\"],"
+                        "\"RepoTags\":[\"h/a:v1\"]}]");
+    free(d);
+
+    d = squash_doc_image_manifest(0, "cc", 10, NULL, 0, "ll", 20, &len);
     assert_non_null(strstr(d, "\"config\":{\"digest\":\"sha256:cc\","
                               "\"mediaType\":\"" SQUASH_MT_OCI_CONFIG "\","
                               "\"size\":10}"));

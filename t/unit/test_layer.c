@@ -232,6 +232,94 @@ test_trusted_diff_id(void **state)
 }
 
 
+/* a kept layer's blob passes through as it is, checked when it ends */
+
+static int
+pass(const squash_bytes_t *blob, const char *digest, uint64_t size,
+    size_t in_step, size_t out_room, squash_bytes_t *out, char *err)
+{
+    int                    rc;
+    unsigned char         *room, *o;
+    const unsigned char   *p, *last, *end;
+    squash_layer_t         l;
+
+    assert_int_equal(squash_layer_init_kept(&l, digest, size), SQUASH_OK);
+
+    room = malloc(out_room);
+    p = blob->data;
+    end = blob->data + blob->len;
+
+    do {
+        last = p + ((size_t) (end - p) < in_step ? (size_t) (end - p)
+                                                 : in_step);
+        o = room;
+        rc = squash_layer_run(&l, &p, last, last == end, &o, room + out_room);
+        squash_bytes_append(out, room, o - room, 1 << 30);
+    } while (rc == SQUASH_OK);
+
+    if (rc == SQUASH_ERROR) {
+        strcpy(err, l.err);
+    }
+
+    free(room);
+    squash_layer_free(&l);
+
+    return rc;
+}
+
+
+static void
+test_kept(void **state)
+{
+    char            err[SQUASH_ERRLEN], digest[SQUASH_DIGEST_LEN + 1],
+                    other[SQUASH_DIGEST_LEN + 1];
+    squash_bytes_t  tar, gz, out = { 0 };
+
+    (void) state;
+
+    tar = unit_tar(entries, 0);
+    gz = unit_gzip(tar.data, tar.len);
+
+    assert_int_equal(squash_sha256_digest(gz.data, gz.len, digest),
+                     SQUASH_OK);
+    assert_int_equal(squash_sha256_digest("x", 1, other), SQUASH_OK);
+
+    /* byte for byte, whatever the steps */
+    assert_int_equal(pass(&gz, digest, gz.len, 7, 3, &out, err),
+                     SQUASH_DONE);
+    assert_int_equal(out.len, gz.len);
+    assert_memory_equal(out.data, gz.data, gz.len);
+
+    out.len = 0;
+    assert_int_equal(pass(&gz, digest, gz.len, 100000, 65536, &out, err),
+                     SQUASH_DONE);
+    assert_memory_equal(out.data, gz.data, gz.len);
+
+    /* another digest */
+    out.len = 0;
+    assert_int_equal(pass(&gz, other, gz.len, 7, 100, &out, err),
+                     SQUASH_ERROR);
+    assert_non_null(strstr(err, "the blob's digest is"));
+    assert_non_null(strstr(err, digest));
+
+    /* longer than its descriptor says: refused before the excess is out */
+    out.len = 0;
+    assert_int_equal(pass(&gz, digest, gz.len - 1, 100000, 65536, &out, err),
+                     SQUASH_ERROR);
+    assert_non_null(strstr(err, "longer than"));
+
+    /* shorter */
+    out.len = 0;
+    assert_int_equal(pass(&gz, digest, gz.len + 1, 5, 5, &out, err),
+                     SQUASH_ERROR);
+    assert_non_null(strstr(err, "its descriptor says"));
+
+    squash_bytes_free(&tar);
+    squash_bytes_free(&gz);
+    squash_bytes_free(&out);
+}
+
+
 int
 unit_layer(void)
 {
@@ -240,6 +328,7 @@ unit_layer(void)
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_digests),
         cmocka_unit_test(test_trusted_diff_id),
+        cmocka_unit_test(test_kept),
     };
 
     return cmocka_run_group_tests_name("layer", tests, NULL, NULL);
