@@ -49,6 +49,17 @@ add_block_preprocessor(sub {
         proxy_pass http://127.0.0.1:$TEST_NGINX_AUTH_REGISTRY_PORT/;
         proxy_buffering off;
     }
+
+    location ~ ^/bearer/(?<sq_name>.+)/(?<sq_ref>[^/]+)$ {
+        squash $sq_name $sq_ref;
+        squash_registry /_bearer;
+    }
+
+    location /_bearer/ {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_TOKEN_REGISTRY_PORT/;
+        proxy_buffering off;
+    }
 END
 });
 
@@ -292,17 +303,8 @@ Authorization: Basic c3F1YXNoOndyb25n
 
 === TEST 16: a registry with Bearer tokens: its challenge reaches the
 client unchanged
---- config
-    squash_location {
-    }
-
-    location /_registry/ {
-        internal;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_TOKEN_REGISTRY_PORT/;
-        proxy_buffering off;
-    }
 --- request
-GET /squash/registry/five/v1
+GET /bearer/registry/five/v1
 --- error_code: 401
 --- response_headers_like
 WWW-Authenticate: Bearer realm="http://127\.0\.0\.1:\d+/token",service="squash-test",scope="repository:registry/five:pull"
@@ -311,17 +313,8 @@ WWW-Authenticate: Bearer realm="http://127\.0\.0\.1:\d+/token",service="squash-t
 
 === TEST 17: the token the client fetched from the realm reaches the
 registry on every request of the download
---- config
-    squash_location {
-    }
-
-    location /_registry/ {
-        internal;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_TOKEN_REGISTRY_PORT/;
-        proxy_buffering off;
-    }
 --- request
-GET /squash/registry/five/v1
+GET /bearer/registry/five/v1
 --- more_headers eval
 "Authorization: Bearer $ENV{TEST_NGINX_BEARER}"
 --- squash_check: complete
