@@ -80,9 +80,9 @@ squash_layer_init_kept(squash_layer_t *l, const char *digest, uint64_t size)
     l->kept_size = size;
     l->want_digest = digest;
 
-    if (squash_sha256_init(&l->blob_sha) != SQUASH_OK
-        || squash_sha256_init(&l->diff_sha) != SQUASH_OK)
-    {
+    /* the blob alone: its tar is not read, so diff_sha is not made */
+
+    if (squash_sha256_init(&l->blob_sha) != SQUASH_OK) {
         snprintf(l->err, SQUASH_ERRLEN, "out of memory");
         return SQUASH_ERROR;
     }

@@ -253,6 +253,21 @@ ngx_http_squash_send_header(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
  * a status before the header, or NGX_ERROR.
  */
 
+/* the status, length and type of an answer the module makes itself */
+
+void
+ngx_http_squash_set_response(ngx_http_request_t *r, ngx_uint_t status,
+    off_t length, char *type)
+{
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = length;
+    r->headers_out.content_type.data = (u_char *) type;
+    r->headers_out.content_type.len = ngx_strlen(type);
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+}
+
+
 ngx_int_t
 ngx_http_squash_stream_header(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx, off_t total, char *type,
@@ -261,12 +276,7 @@ ngx_http_squash_stream_header(ngx_http_request_t *r,
     u_char     *value, *last;
     ngx_int_t   rc;
 
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = total;
-    r->headers_out.content_type.data = (u_char *) type;
-    r->headers_out.content_type.len = ngx_strlen(type);
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
+    ngx_http_squash_set_response(r, NGX_HTTP_OK, total, type);
     ngx_http_clear_accept_ranges(r);
     ngx_http_clear_last_modified(r);
     r->allow_ranges = 0;

@@ -372,6 +372,8 @@ ngx_int_t ngx_http_squash_send_header(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 
 
+void ngx_http_squash_set_response(ngx_http_request_t *r, ngx_uint_t status,
+    off_t length, char *type);
 ngx_int_t ngx_http_squash_stream_header(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx, off_t total, char *type,
     ngx_uint_t immutable);

@@ -701,12 +701,7 @@ ngx_http_squash_pull_send(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
     ngx_buf_t    *b;
     ngx_chain_t   out;
 
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = len;
-    r->headers_out.content_type.data = (u_char *) type;
-    r->headers_out.content_type.len = ngx_strlen(type);
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
+    ngx_http_squash_set_response(r, status, (off_t) len, type);
 
     ctx->header_sent = 1;
     ctx->state = NGX_HTTP_SQUASH_FINISHED;

@@ -13,14 +13,49 @@
 #include "squash_layer.h"
 
 
+/*
+ * The blob fed to a transformer in_step bytes at a time, its output taken
+ * out_room bytes at a time, until it is done or fails (err); the
+ * transformer is freed
+ */
+
+static int
+feed(squash_layer_t *l, const squash_bytes_t *blob, size_t in_step,
+    size_t out_room, squash_bytes_t *out, char *err)
+{
+    int                    rc;
+    unsigned char         *room, *o;
+    const unsigned char   *p, *last, *end;
+
+    room = malloc(out_room);
+    p = blob->data;
+    end = blob->data + blob->len;
+
+    do {
+        last = p + ((size_t) (end - p) < in_step ? (size_t) (end - p)
+                                                 : in_step);
+        o = room;
+        rc = squash_layer_run(l, &p, last, last == end, &o, room + out_room);
+        squash_bytes_append(out, room, o - room, 1 << 30);
+    } while (rc == SQUASH_OK);
+
+    if (rc == SQUASH_ERROR) {
+        strcpy(err, l->err);
+    }
+
+    free(room);
+    squash_layer_free(l);
+
+    return rc;
+}
+
+
 static int
 transform_checked(const squash_bytes_t *blob, squash_comp_e kind,
     const char *digest, const char *diff_id, int trusted, size_t in_step,
     size_t out_room, squash_bytes_t *out, char *err)
 {
     int                    rc;
-    unsigned char         *room, *o;
-    const unsigned char   *p, *last, *end;
     squash_layer_t         l;
     squash_merger_t       *m;
 
@@ -33,29 +68,7 @@ transform_checked(const squash_bytes_t *blob, squash_comp_e kind,
         squash_layer_trust_diff_id(&l);
     }
 
-    room = malloc(out_room);
-    p = blob->data;
-    end = blob->data + blob->len;
-    rc = SQUASH_OK;
-
-    for ( ;; ) {
-        last = p + ((size_t) (end - p) < in_step ? (size_t) (end - p)
-                                                 : in_step);
-        o = room;
-        rc = squash_layer_run(&l, &p, last, last == end, &o, room + out_room);
-        squash_bytes_append(out, room, o - room, 1 << 30);
-
-        if (rc != SQUASH_OK) {
-            break;
-        }
-    }
-
-    if (rc == SQUASH_ERROR) {
-        strcpy(err, l.err);
-    }
-
-    free(room);
-    squash_layer_free(&l);
+    rc = feed(&l, blob, in_step, out_room, out, err);
     squash_merger_destroy(m);
 
     return rc;
@@ -238,33 +251,11 @@ static int
 pass(const squash_bytes_t *blob, const char *digest, uint64_t size,
     size_t in_step, size_t out_room, squash_bytes_t *out, char *err)
 {
-    int                    rc;
-    unsigned char         *room, *o;
-    const unsigned char   *p, *last, *end;
-    squash_layer_t         l;
+    squash_layer_t  l;
 
     assert_int_equal(squash_layer_init_kept(&l, digest, size), SQUASH_OK);
 
-    room = malloc(out_room);
-    p = blob->data;
-    end = blob->data + blob->len;
-
-    do {
-        last = p + ((size_t) (end - p) < in_step ? (size_t) (end - p)
-                                                 : in_step);
-        o = room;
-        rc = squash_layer_run(&l, &p, last, last == end, &o, room + out_room);
-        squash_bytes_append(out, room, o - room, 1 << 30);
-    } while (rc == SQUASH_OK);
-
-    if (rc == SQUASH_ERROR) {
-        strcpy(err, l.err);
-    }
-
-    free(room);
-    squash_layer_free(&l);
-
-    return rc;
+    return feed(&l, blob, in_step, out_room, out, err);
 }
 
 
