@@ -5,7 +5,8 @@
 # byte; small requests during big downloads (fairness); the concurrency
 # series; 1,000 downloads under aio threads.  Usage: bench/edge.sh [RUNS
 # [PARTS]] (after ./build.sh), PARTS some of "single ttfb latency
-# concurrency aio pull" (all by default).  One nginx, one worker for the single-stream,
+# concurrency tconcurrency aio pull" (all by default; tconcurrency is the
+# concurrency series with squash_thread_pool).  One nginx, one worker for the single-stream,
 # latency and first-byte figures, then two workers for the concurrency
 # series and the aio run.  Figures are ratios to igzip -dc of the same
 # blobs; absolute times depend on the machine.
@@ -20,6 +21,8 @@
 #   /noyield/, /yield1m/   /squash/ with squash_yield_after 0 and 1m
 #   /pcold/, /pwarm/   /cold/ and /squash/ with blobs through proxy_pass to
 #               docker-registry (proxy_buffering off, proxy_buffer_size 64k)
+#   /tcold/, /twarm/, /tpcold/, /tpwarm/   /cold/, /squash/, /pcold/ and
+#               /pwarm/ with squash_thread_pool (a pool of 4 threads)
 #   /aio/       bench/small.spec's image, blobs as files with aio threads
 #   /v2/        the registry API (squash_pull) through /_proxied/: skopeo
 #               copy from it cold (nginx restarted, its size cache empty)
@@ -34,7 +37,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK="$ROOT/build/bench-edge"
 SMALL="$ROOT/build/bench-small"
 RUNS=${1:-3}
-PARTS=" ${2:-single ttfb latency concurrency aio pull} "
+PARTS=" ${2:-single ttfb latency concurrency tconcurrency aio pull} "
 PORT=${SQUASH_BENCH_PORT:-8090}
 REG_PORT=${SQUASH_BENCH_REGISTRY_PORT:-15100}
 LOAD="python3 $ROOT/bench/load.py"
@@ -82,6 +85,30 @@ start_nginx() {
     bench_nginx "$WORK" "$PORT" "
     squash_size_cache zone=sizes:1m;" "
         location = /small { alias $WORK/small.bin; }
+        location ~ ^/tcold/(?<sq_name>.+)/(?<sq_ref>[^/]+)\$ {
+            squash \$sq_name \$sq_ref;
+            squash_registry /_registry;
+            squash_size_cache off;
+            squash_size_fallback smallest;
+            squash_thread_pool squash;
+        }
+        location ~ ^/twarm/(?<sq_name>.+)/(?<sq_ref>[^/]+)\$ {
+            squash \$sq_name \$sq_ref;
+            squash_registry /_registry;
+            squash_thread_pool squash;
+        }
+        location ~ ^/tpcold/(?<sq_name>.+)/(?<sq_ref>[^/]+)\$ {
+            squash \$sq_name \$sq_ref;
+            squash_registry /_proxied;
+            squash_size_cache off;
+            squash_size_fallback smallest;
+            squash_thread_pool squash;
+        }
+        location ~ ^/tpwarm/(?<sq_name>.+)/(?<sq_ref>[^/]+)\$ {
+            squash \$sq_name \$sq_ref;
+            squash_registry /_proxied;
+            squash_thread_pool squash;
+        }
         location ~ ^/cold/(?<sq_name>.+)/(?<sq_ref>[^/]+)\$ {
             squash \$sq_name \$sq_ref;
             squash_registry /_registry;
@@ -170,6 +197,10 @@ hyperfine --runs "$RUNS" --warmup 1 --export-json "$WORK/edge.json" \
     -n "files, cold (count)" "curl -fsS $URL/count/$IMG -o /dev/null" \
     -n "proxy_pass, cold (smallest)" "curl -fsS $URL/pcold/$IMG -o /dev/null" \
     -n "proxy_pass, warm" "curl -fsS $URL/pwarm/$IMG -o /dev/null" \
+    -n "files, cold, thread pool" "curl -fsS $URL/tcold/$IMG -o /dev/null" \
+    -n "files, warm, thread pool" "curl -fsS $URL/twarm/$IMG -o /dev/null" \
+    -n "proxy_pass, cold, thread pool" "curl -fsS $URL/tpcold/$IMG -o /dev/null" \
+    -n "proxy_pass, warm, thread pool" "curl -fsS $URL/tpwarm/$IMG -o /dev/null" \
     -n "skopeo copy to docker-archive" "rm -f $WORK/skopeo.tar; skopeo copy --quiet --src-tls-verify=false docker://127.0.0.1:$REG_PORT/bench/edge:v1 docker-archive:$WORK/skopeo.tar"
 bench_ratios "$WORK/edge.json"
 fi
@@ -177,7 +208,7 @@ fi
 if part ttfb; then
 echo
 echo "==> time to first byte, median of 5 (seconds)"
-for loc in cold squash count pcold pwarm; do
+for loc in cold squash count pcold pwarm tcold twarm tpcold tpwarm; do
     echo "$loc: $($LOAD ttfb "$URL/$loc/$IMG" 5)"
 done
 fi
@@ -188,6 +219,7 @@ echo "==> a 4 KB request in a loop during 8 downloads (one worker)"
 echo "squash_yield_after 256k (default): $($LOAD latency "$URL/small" "$URL/squash/$IMG" 8)"
 echo "squash_yield_after 1m:           $($LOAD latency "$URL/small" "$URL/yield1m/$IMG" 8)"
 echo "squash_yield_after 0:            $($LOAD latency "$URL/small" "$URL/noyield/$IMG" 8)"
+echo "squash_thread_pool:              $($LOAD latency "$URL/small" "$URL/twarm/$IMG" 8)"
 
 fi
 
@@ -203,6 +235,14 @@ for n in 1 8 32 64; do
 done
 echo "==> 64 at once: 32 warm, 16 cold, 16 slow (curl --limit-rate 50M)"
 $LOAD mix "$URL/squash/$IMG" "$URL/cold/$IMG" "$WORK/logs/nginx.pid"
+fi
+
+if part tconcurrency; then
+echo
+echo "==> concurrency (two workers), warm, fast clients, squash_thread_pool"
+for n in 1 8 32; do
+    $LOAD streams "$URL/twarm/$IMG" "$n" "$WORK/logs/nginx.pid"
+done
 fi
 
 if part aio; then

@@ -62,6 +62,7 @@ bench_nginx() {
     mkdir -p "$work/logs" "$work/conf" "$work/tmp"
     cat >"$work/conf/nginx.conf" <<CONF
 load_module $build/ngx_http_squash_module.so;
+thread_pool squash threads=4;
 daemon on;
 worker_processes ${BENCH_WORKERS:-1};
 pid $work/logs/nginx.pid;

@@ -9,7 +9,8 @@
 # A block names its setting in the squash location (--- squash_extra),
 # in the registry location (--- registry_extra), or serves blobs from
 # files instead of the registry (--- registry_files); the preprocessor
-# below writes the rest.
+# below writes the rest.  The reference location runs without a thread
+# pool whatever the server sets.
 
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
@@ -41,6 +42,7 @@ add_block_preprocessor(sub {
     location ~ ^/ref/(?<sq_name>.+)/(?<sq_ref>[^/]+)\$ {
         squash \$sq_name \$sq_ref;
         squash_registry /_plain;
+        squash_thread_pool off;
         gzip off;
         limit_rate 0;
     }
@@ -402,3 +404,115 @@ slow /squash/registry/mid/v1
 pause /squash/registry/mid/v1
 compressed /slowreg/registry/mid/v1
 --- timeout: 120
+
+
+
+=== TEST 18: squash_thread_pool: each layer inflated and merged in a thread pool, proxy_buffering on
+--- squash_extra
+squash_thread_pool default;
+--- request
+GET /t
+--- error_code: 404
+--- squash_clients
+ref /ref/registry/mid/v1
+fast /squash/registry/mid/v1
+slow /squash/registry/mid/v1
+pause /squash/registry/mid/v1
+parallel24 /squash/registry/mid/v1
+compressed /slowreg/registry/mid/v1
+--- debug_log
+squash: thread task
+--- timeout: 120
+
+
+
+=== TEST 19: squash_thread_pool with the recommended registry location
+--- squash_extra
+squash_thread_pool default;
+--- registry_extra
+proxy_buffering off;
+proxy_buffer_size 64k;
+proxy_buffers 4 64k;
+--- request
+GET /t
+--- error_code: 404
+--- squash_clients
+ref /ref/registry/mid/v1
+fast /squash/registry/mid/v1
+slow /squash/registry/mid/v1
+pause /squash/registry/mid/v1
+parallel24 /squash/registry/mid/v1
+--- debug_log
+squash: thread task
+--- timeout: 120
+
+
+
+=== TEST 20: squash_thread_pool, blobs from files with aio threads: two kinds of tasks in one request
+--- squash_extra
+squash_thread_pool default;
+--- registry_files
+--- registry_extra
+aio threads;
+output_buffers 2 16k;
+--- request
+GET /t
+--- error_code: 404
+--- squash_clients
+ref /ref/registry/mid/v1
+fast /squash/registry/mid/v1
+slow /squash/registry/mid/v1
+pause /squash/registry/mid/v1
+parallel24 /squash/registry/mid/v1
+--- debug_log
+squash: thread task
+--- timeout: 120
+
+
+
+=== TEST 21: squash_thread_pool over TLS and HTTP/2
+--- squash_extra
+listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl http2;
+ssl_certificate $TEST_NGINX_TLS_CERT;
+ssl_certificate_key $TEST_NGINX_TLS_KEY;
+squash_thread_pool default;
+--- request
+GET /t
+--- error_code: 404
+--- squash_clients
+ref /ref/registry/mid/v1
+fast https://127.0.0.1:$TEST_NGINX_TLS_PORT/squash/registry/mid/v1
+slow https://127.0.0.1:$TEST_NGINX_TLS_PORT/squash/registry/mid/v1
+pause https://127.0.0.1:$TEST_NGINX_TLS_PORT/squash/registry/mid/v1
+parallel8 https://127.0.0.1:$TEST_NGINX_TLS_PORT/squash/registry/mid/v1
+--- debug_log
+squash: thread task
+--- timeout: 120
+
+
+
+=== TEST 22: a pool whose queue is full: the work is done in the event loop, the bytes the same
+--- main_config
+thread_pool one threads=1 max_queue=1;
+--- squash_extra
+squash_thread_pool one;
+--- request
+GET /t
+--- error_code: 404
+--- squash_clients
+ref /ref/registry/mid/v1
+fast /squash/registry/mid/v1
+parallel24 /squash/registry/mid/v1
+--- error_log
+thread pool "one" queue overflow
+--- timeout: 120
+
+
+
+=== TEST 23: squash_thread_pool names a pool nginx does not have
+--- request
+GET /t
+--- error_code: 404
+--- squash_conf
+        squash_thread_pool nosuch;
+--- squash_conf_refused: unknown thread pool "nosuch"

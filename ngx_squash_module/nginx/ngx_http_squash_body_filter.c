@@ -28,9 +28,23 @@ static ngx_int_t ngx_http_squash_blob(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_squash_count(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx, ngx_chain_t *in);
+static ngx_int_t ngx_http_squash_blob_absorb(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_blob_threaded(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_blob_give(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_blob_take(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, ngx_chain_t ***made);
+static ngx_buf_t *ngx_http_squash_blob_free_buf(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_blob_get_buf(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_blob_out(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+static ngx_int_t ngx_http_squash_blob_queue(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, ngx_chain_t *cl, ngx_uint_t kept);
+static ngx_int_t ngx_http_squash_blob_flush(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_blob_send(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
@@ -307,6 +321,11 @@ ngx_http_squash_blob(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
             cl->buf->pos = cl->buf->last;
         }
 
+        if (ctx->work && !ctx->work->busy) {
+            /* the task it failed beside has ended */
+            r->buffered &= ~NGX_HTTP_SQUASH_BUFFERED;
+        }
+
         return ctx->measuring ? NGX_OK : NGX_ERROR;
     }
 
@@ -325,7 +344,30 @@ ngx_http_squash_blob(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
         }
     }
 
-    if (in && ngx_chain_add_copy(r->pool, &ctx->in, in) != NGX_OK) {
+    if (ctx->work) {
+
+        /*
+         * squash_thread_pool: what comes is copied to the input buffer,
+         * also while a thread has the layer, so that the registry is read
+         * on meanwhile
+         */
+
+        if ((in && ngx_chain_add_copy(r->pool, &ctx->in, in) != NGX_OK)
+            || ngx_http_squash_blob_absorb(r, ctx) != NGX_OK)
+        {
+            if (ctx->work->busy) {
+                return NGX_ERROR;
+            }
+
+            goto failed;
+        }
+
+        if (ctx->work->busy) {
+            r->buffered |= NGX_HTTP_SQUASH_BUFFERED;
+            return NGX_AGAIN;
+        }
+
+    } else if (in && ngx_chain_add_copy(r->pool, &ctx->in, in) != NGX_OK) {
         goto failed;
     }
 
@@ -350,6 +392,17 @@ ngx_http_squash_blob(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
 
     ngx_chain_update_chains(r->pool, &ctx->free, &ctx->busy, &cl,
                             (ngx_buf_tag_t) &ngx_http_squash_module);
+
+    if (ctx->work) {
+        if (ngx_http_squash_blob_threaded(r, ctx) == NGX_ERROR) {
+            goto failed;
+        }
+
+        ngx_http_squash_watch_delay(ctx);
+
+        return (ctx->busy || (r->buffered & NGX_HTTP_SQUASH_BUFFERED))
+               ? NGX_AGAIN : NGX_OK;
+    }
 
     made = ctx->lx.decomp.out_total;
 
@@ -453,20 +506,10 @@ ngx_http_squash_blob(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
             break;
         }
 
-        if (ctx->measuring) {
-            /* counted, not sent: the buffers are free again at once */
-
-            for (cl = ctx->out; cl; cl = cl->next) {
-                cl->buf->pos = cl->buf->last;
-            }
-
-        } else if (ngx_http_squash_blob_send(r, ctx) != NGX_OK) {
+        if (ngx_http_squash_blob_flush(r, ctx) != NGX_OK) {
             goto failed;
         }
 
-        ngx_chain_update_chains(r->pool, &ctx->free, &ctx->busy, &ctx->out,
-                                (ngx_buf_tag_t) &ngx_http_squash_module);
-        ctx->last_out = &ctx->out;
         ctx->nomem = 0;
     }
 
@@ -513,7 +556,14 @@ failed:
 
     ctx->in = NULL;
     ctx->sr_failed = 1;
-    r->buffered &= ~NGX_HTTP_SQUASH_BUFFERED;
+
+    if (ctx->work == NULL || !ctx->work->busy) {
+        r->buffered &= ~NGX_HTTP_SQUASH_BUFFERED;
+
+    } else {
+        /* not finished while a thread still has the layer */
+        r->buffered |= NGX_HTTP_SQUASH_BUFFERED;
+    }
 
     /*
      * NGX_ERROR fails the client connection at once, which is right once
@@ -525,13 +575,352 @@ failed:
 }
 
 
+/*
+ * squash_thread_pool: the blob as it comes is copied to the request's
+ * input buffer, and its links are given back at once.  While a task has
+ * the bytes there, only its free end is written; else the bytes a task
+ * left go to its start first.
+ */
+
+static ngx_int_t
+ngx_http_squash_blob_absorb(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    size_t                       n;
+    ngx_buf_t                   *b, *ib;
+    ngx_chain_t                 *cl;
+    ngx_http_squash_loc_conf_t  *slcf;
+
+    ib = ctx->ib;
+
+    if (ib == NULL) {
+        slcf = ngx_http_get_module_loc_conf(r->main, ngx_http_squash_module);
+
+        /* what a task fills half of squash_buffers from, and as much */
+
+        ib = ngx_create_temp_buf(r->pool,
+                                 ngx_max(slcf->bufs.num / 2, 1)
+                                 * slcf->bufs.size);
+        if (ib == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->ib = ib;
+    }
+
+    if (!ctx->work->busy) {
+        if (ib->pos == ib->last) {
+            ib->pos = ib->start;
+            ib->last = ib->start;
+
+        } else if (ctx->in && ib->last == ib->end && ib->pos > ib->start) {
+            n = ib->last - ib->pos;
+            ngx_memmove(ib->start, ib->pos, n);
+            ib->pos = ib->start;
+            ib->last = ib->start + n;
+        }
+    }
+
+    while (ctx->in) {
+        cl = ctx->in;
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b)) {
+            n = ngx_min(b->last - b->pos, ib->end - ib->last);
+            ib->last = ngx_cpymem(ib->last, b->pos, n);
+            b->pos += n;
+
+            if (b->pos < b->last) {
+                /* full: the rest when a task has used some */
+                break;
+            }
+
+        } else if (!ngx_buf_special(b)) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "squash: in-memory buffer expected");
+            return NGX_ERROR;
+        }
+
+        if (b->last_buf || b->last_in_chain) {
+            ctx->blob_last = 1;
+        }
+
+        ctx->in = cl->next;
+        ngx_free_chain(r->pool, cl);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A task inflates and merges the input buffer's bytes into a few free
+ * output buffers, while the event loop reads on, and hashes and sends
+ * what the task before it made.  Called when no task is in flight.
+ */
+
+static ngx_int_t
+ngx_http_squash_blob_threaded(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx)
+{
+    ngx_int_t                    rc;
+    ngx_buf_t                   *ib;
+    ngx_uint_t                   kept;
+    ngx_chain_t                 *cl, *next, *made, **last_made;
+    ngx_http_squash_work_t      *w;
+    ngx_http_squash_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r->main, ngx_http_squash_module);
+
+    w = ctx->work;
+    ib = ctx->ib;
+
+    /* read while no thread has the layer */
+    kept = ctx->lx.kept;
+
+    for ( ;; ) {
+
+        made = NULL;
+        last_made = &made;
+
+        for ( ;; ) {
+
+            if (w->finished) {
+                w->finished = 0;
+
+                if (ngx_http_squash_blob_take(r, ctx, &last_made) != NGX_OK) {
+                    return NGX_ERROR;
+                }
+            }
+
+            w->end = (ctx->blob_last && ctx->in == NULL);
+
+            if (ctx->blob_done || (ib->pos == ib->last && !w->end)) {
+                break;
+            }
+
+            rc = ngx_http_squash_blob_give(r, ctx);
+
+            if (rc == NGX_ERROR) {
+                return NGX_ERROR;
+            }
+
+            if (rc == NGX_DECLINED) {
+                /* no buffer is free */
+                break;
+            }
+
+            if (ngx_http_squash_thread_post(r, ctx) == NGX_OK) {
+                break;
+            }
+
+            /* the pool's queue is full: the work is done here, now */
+
+            ngx_http_squash_thread_work(w);
+            ib->pos = (u_char *) w->pos;
+            w->finished = 1;
+        }
+
+        /* what the last task made: hashed, in order, and sent */
+
+        for (cl = made; cl; cl = next) {
+            next = cl->next;
+
+            if (ngx_http_squash_blob_queue(r, ctx, cl, kept) != NGX_OK) {
+                return NGX_ERROR;
+            }
+        }
+
+        if (ctx->out == NULL) {
+            break;
+        }
+
+        if (ngx_http_squash_blob_flush(r, ctx) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        /*
+         * buffers the client took back: more work for a new task; none,
+         * and ctx->nomem stays, for the next call to flush them
+         */
+
+        if (w->busy || ctx->blob_done || (ib->pos == ib->last && !w->end)
+            || (ctx->free == NULL && ctx->bufs == (ngx_uint_t) slcf->bufs.num))
+        {
+            break;
+        }
+    }
+
+    if (w->busy || ctx->in || ib->pos < ib->last
+        || (ctx->blob_last && !ctx->blob_done))
+    {
+        r->buffered |= NGX_HTTP_SQUASH_BUFFERED;
+
+    } else {
+        r->buffered &= ~NGX_HTTP_SQUASH_BUFFERED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The next task: the input buffer's bytes, and up to half the output
+ * buffers, so that the other half goes to the client meanwhile.
+ * NGX_DECLINED: no buffer is free (ctx->nomem).
+ */
+
+static ngx_int_t
+ngx_http_squash_blob_give(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    ngx_buf_t                   *b;
+    ngx_uint_t                   n;
+    ngx_http_squash_work_t      *w;
+    ngx_http_squash_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r->main, ngx_http_squash_module);
+
+    w = ctx->work;
+
+    n = ngx_max(slcf->bufs.num / 2, 1);
+    n = ngx_min(n, NGX_HTTP_SQUASH_TASK_OUT);
+
+    ctx->nomem = 0;
+    w->nout = 0;
+
+    while (w->nout < n) {
+        b = ngx_http_squash_blob_free_buf(r, ctx);
+
+        if (b == NULL) {
+            if (ctx->nomem) {
+                break;
+            }
+
+            return NGX_ERROR;
+        }
+
+        w->out[w->nout++] = b;
+    }
+
+    if (w->nout == 0) {
+        return NGX_DECLINED;
+    }
+
+    w->pos = ctx->ib->pos;
+    w->last = ctx->ib->last;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A task's results (the input it used is already given back, in
+ * ctx->ib->pos): its buffers, filled ones appended to *made and empty ones
+ * free again, and the layer's end or failure.
+ */
+
+static ngx_int_t
+ngx_http_squash_blob_take(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
+    ngx_chain_t ***made)
+{
+    ngx_buf_t               *b;
+    ngx_uint_t               i;
+    ngx_chain_t             *cl;
+    ngx_http_squash_work_t  *w;
+
+    w = ctx->work;
+
+    for (i = 0; i < w->nout; i++) {
+        b = w->out[i];
+
+        cl = ngx_alloc_chain_link(r->pool);
+        if (cl == NULL) {
+            return NGX_ERROR;
+        }
+
+        cl->buf = b;
+
+        if (b->last > b->pos) {
+            cl->next = NULL;
+            **made = cl;
+            *made = &cl->next;
+
+        } else {
+            cl->next = ctx->free;
+            ctx->free = cl;
+        }
+    }
+
+    w->nout = 0;
+
+    if (w->rc == SQUASH_ERROR) {
+        if (w->unfinished) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "squash: layer %s did not finish",
+                          ngx_http_squash_blob_of(ctx)->digest);
+
+        } else {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "squash: layer %s: %s, aborting",
+                          ngx_http_squash_blob_of(ctx)->digest,
+                          ctx->lx.err);
+        }
+
+        return NGX_ERROR;
+    }
+
+    if (w->rc == SQUASH_DONE) {
+        ctx->blob_done = 1;
+    }
+
+    return NGX_OK;
+}
+
+
+/* a free buffer; NULL: none (ctx->nomem), or no memory */
+
+static ngx_buf_t *
+ngx_http_squash_blob_free_buf(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx)
+{
+    ngx_buf_t                   *b;
+    ngx_chain_t                 *cl;
+    ngx_http_squash_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r->main, ngx_http_squash_module);
+
+    if (ctx->free) {
+        cl = ctx->free;
+        b = cl->buf;
+        ctx->free = cl->next;
+        ngx_free_chain(r->pool, cl);
+
+    } else if (ctx->bufs < (ngx_uint_t) slcf->bufs.num) {
+        b = ngx_create_temp_buf(r->pool, slcf->bufs.size);
+        if (b == NULL) {
+            return NULL;
+        }
+
+        b->tag = (ngx_buf_tag_t) &ngx_http_squash_module;
+        b->recycled = 1;
+        ctx->bufs++;
+
+    } else {
+        ctx->nomem = 1;
+        return NULL;
+    }
+
+    b->pos = b->start;
+    b->last = b->start;
+    b->flush = 0;
+
+    return b;
+}
+
+
 static ngx_int_t
 ngx_http_squash_blob_get_buf(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx)
 {
-    ngx_chain_t                 *cl;
-    ngx_http_squash_loc_conf_t  *slcf;
-
     if (ctx->out_buf && ctx->out_buf->last < ctx->out_buf->end) {
         return NGX_OK;
     }
@@ -540,68 +929,85 @@ ngx_http_squash_blob_get_buf(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    slcf = ngx_http_get_module_loc_conf(r->main, ngx_http_squash_module);
+    ctx->out_buf = ngx_http_squash_blob_free_buf(r, ctx);
 
-    if (ctx->free) {
-        cl = ctx->free;
-        ctx->out_buf = cl->buf;
-        ctx->free = cl->next;
-        ngx_free_chain(r->pool, cl);
-
-    } else if (ctx->bufs < (ngx_uint_t) slcf->bufs.num) {
-        ctx->out_buf = ngx_create_temp_buf(r->pool, slcf->bufs.size);
-        if (ctx->out_buf == NULL) {
-            return NGX_ERROR;
-        }
-
-        ctx->out_buf->tag = (ngx_buf_tag_t) &ngx_http_squash_module;
-        ctx->out_buf->recycled = 1;
-        ctx->bufs++;
-
-    } else {
-        ctx->nomem = 1;
-        return NGX_DECLINED;
+    if (ctx->out_buf == NULL) {
+        return ctx->nomem ? NGX_DECLINED : NGX_ERROR;
     }
-
-    ctx->out_buf->pos = ctx->out_buf->start;
-    ctx->out_buf->last = ctx->out_buf->start;
-    ctx->out_buf->flush = 0;
 
     return NGX_OK;
 }
 
 
-/* a filled buffer goes to the out chain, and into the layer digest */
+/* the filled buffer goes to the out chain */
 
 static ngx_int_t
 ngx_http_squash_blob_out(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 {
-    ngx_buf_t    *b;
     ngx_chain_t  *cl;
-
-    b = ctx->out_buf;
-    ctx->out_buf = NULL;
-
-    /* a kept layer's blob is not part of layer.tar */
-
-    if (!ctx->lx.kept
-        && ngx_http_squash_layer_bytes(r, ctx, b->pos, b->last - b->pos)
-           != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
 
     cl = ngx_alloc_chain_link(r->pool);
     if (cl == NULL) {
         return NGX_ERROR;
     }
 
+    cl->buf = ctx->out_buf;
+    ctx->out_buf = NULL;
+
+    return ngx_http_squash_blob_queue(r, ctx, cl, ctx->lx.kept);
+}
+
+
+/* a filled buffer goes into the layer digest, and to the out chain */
+
+static ngx_int_t
+ngx_http_squash_blob_queue(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
+    ngx_chain_t *cl, ngx_uint_t kept)
+{
+    ngx_buf_t  *b;
+
+    b = cl->buf;
+
+    /* a kept layer's blob is not part of layer.tar */
+
+    if (!kept
+        && ngx_http_squash_layer_bytes(r, ctx, b->pos, b->last - b->pos)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     b->flush = ctx->blob_done;
 
-    cl->buf = b;
     cl->next = NULL;
     *ctx->last_out = cl;
     ctx->last_out = &cl->next;
+
+    return NGX_OK;
+}
+
+
+/* the out chain sent, or counted, and its buffers taken back when free */
+
+static ngx_int_t
+ngx_http_squash_blob_flush(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    ngx_chain_t  *cl;
+
+    if (ctx->measuring) {
+        /* counted, not sent: the buffers are free again at once */
+
+        for (cl = ctx->out; cl; cl = cl->next) {
+            cl->buf->pos = cl->buf->last;
+        }
+
+    } else if (ngx_http_squash_blob_send(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_chain_update_chains(r->pool, &ctx->free, &ctx->busy, &ctx->out,
+                            (ngx_buf_tag_t) &ngx_http_squash_module);
+    ctx->last_out = &ctx->out;
 
     return NGX_OK;
 }

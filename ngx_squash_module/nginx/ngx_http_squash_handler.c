@@ -244,6 +244,10 @@ ngx_http_squash_begin(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
     ctx->last_out = &ctx->out;
 
+    if (ngx_http_squash_thread_init(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     ctx->delay.handler = ngx_http_squash_delay_handler;
     ctx->delay.data = ctx;
     ctx->delay.log = r->connection->log;

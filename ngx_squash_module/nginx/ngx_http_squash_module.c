@@ -143,6 +143,13 @@ static ngx_command_t  ngx_http_squash_commands[] = {
       offsetof(ngx_http_squash_loc_conf_t, yield_after),
       NULL },
 
+    { ngx_string("squash_thread_pool"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_squash_thread_pool,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("squash_size_cache"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_squash_size_cache,
@@ -282,6 +289,9 @@ ngx_http_squash_create_loc_conf(ngx_conf_t *cf)
     conf->size_cache = NGX_CONF_UNSET_PTR;
     conf->pull = NGX_CONF_UNSET;
     conf->keep_layers = NGX_CONF_UNSET_UINT;
+#if (NGX_THREADS)
+    conf->thread_pool = NGX_CONF_UNSET_PTR;
+#endif
 
     return conf;
 }
@@ -308,6 +318,9 @@ ngx_http_squash_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               SQUASH_FORMAT_ALL);
     ngx_conf_merge_ptr_value(conf->size_cache, prev->size_cache, NULL);
     ngx_conf_merge_uint_value(conf->keep_layers, prev->keep_layers, 0);
+#if (NGX_THREADS)
+    ngx_conf_merge_ptr_value(conf->thread_pool, prev->thread_pool, NULL);
+#endif
 
     /* left unset: its default follows the size cache of each location */
 

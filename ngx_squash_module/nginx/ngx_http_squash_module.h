@@ -8,6 +8,7 @@
  *   ngx_http_squash_size_cache.c   the shared zone of layer sizes
  *   ngx_http_squash_range.c        byte ranges of the archive
  *   ngx_http_squash_output.c       bytes to the client, at its pace
+ *   ngx_http_squash_thread.c       a layer's work in a thread pool
  *   ngx_http_squash_body_filter.c  what subrequests answer: documents,
  *                                  probes, counts, blobs
  *   ngx_http_squash_subrequest.c   subrequests: made, finished, judged
@@ -92,6 +93,9 @@ typedef struct {
     ngx_shm_zone_t            *size_cache;
     ngx_flag_t                 pull;
     ngx_uint_t                 keep_layers;
+#if (NGX_THREADS)
+    ngx_thread_pool_t         *thread_pool;
+#endif
 } ngx_http_squash_loc_conf_t;
 
 
@@ -125,6 +129,9 @@ typedef struct {
 
 
 #define NGX_HTTP_SQUASH_PROBE_MAX   64
+
+/* the output buffers one thread task fills at most */
+#define NGX_HTTP_SQUASH_TASK_OUT    8
 
 /* a count claimed in the size cache: for so long, renewed each layer */
 #define NGX_HTTP_SQUASH_CLAIM_TIME  60
@@ -172,6 +179,33 @@ typedef struct {
     unsigned                   used:1;
     unsigned                   to_count:1;      /* inflate it to know */
 } ngx_http_squash_probe_t;
+
+
+/*
+ * A layer's work for a thread (squash_thread_pool): the transformer runs
+ * over bytes of the request's own input buffer (ctx->ib, where the blob
+ * is copied as it comes) into the output buffers.  The event loop looks
+ * at none of this until the task is done; it only appends to the input
+ * buffer, after the bytes the task has.
+ */
+
+typedef struct {
+    squash_layer_t            *lx;
+
+    const u_char              *pos;             /* the input: moved by */
+    u_char                    *last;            /* the thread */
+
+    ngx_buf_t                 *out[NGX_HTTP_SQUASH_TASK_OUT];
+    ngx_uint_t                 nout;
+
+    /* written by the thread */
+    int                        rc;              /* squash_layer_run()'s */
+    int                        unfinished;      /* ended, yet not done */
+
+    unsigned                   end:1;           /* the blob ends here */
+    unsigned                   busy:1;          /* in the thread pool */
+    unsigned                   finished:1;      /* done, not yet looked at */
+} ngx_http_squash_work_t;
 
 
 typedef struct {
@@ -234,6 +268,12 @@ typedef struct {
     ngx_chain_t               *free;
     ngx_chain_t               *busy;
     ngx_uint_t                 bufs;
+
+#if (NGX_THREADS)
+    ngx_thread_task_t         *task;
+#endif
+    ngx_http_squash_work_t    *work;            /* NULL: in the event loop */
+    ngx_buf_t                 *ib;              /* its input */
 
     /* main request output */
     ngx_chain_t               *main_free;
@@ -333,6 +373,17 @@ ngx_int_t ngx_http_squash_spend(ngx_http_request_t *r,
 void ngx_http_squash_resume(ngx_event_t *ev);
 
 #define ngx_http_squash_yielded(ctx)  ((ctx)->yield.posted)
+
+
+/* ngx_http_squash_thread.c */
+
+char *ngx_http_squash_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_squash_thread_init(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
+void ngx_http_squash_thread_work(ngx_http_squash_work_t *w);
+ngx_int_t ngx_http_squash_thread_post(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
 
 
 /* ngx_http_squash_body_filter.c */

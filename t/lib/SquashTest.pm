@@ -100,6 +100,11 @@ package SquashTest;
 #   --- squash_pull_blob: NAME REF   the manifest's config and layer
 #       blobs: their digests and lengths, HEAD, a range, one past the end
 #
+# TEST_NGINX_SQUASH_THREADS=1 adds "squash_thread_pool squash" (a pool of
+# two threads) to the server of every block whose config names neither
+# squash_thread_pool nor squash_yield_after (whose checks are of the event
+# loop's turns).
+#
 # t/run-suite sets TEST_NGINX_SQUASH_MODULE (empty for an nginx with the
 # module built in), TEST_NGINX_TOOLS (the build
 # directory) and TEST_NGINX_FIXTURES.  A client a check needs that is not
@@ -159,9 +164,17 @@ sub preprocess {
     }
 
     # an empty TEST_NGINX_SQUASH_MODULE: nginx has the module built in
-    if (!defined $block->main_config && $ENV{TEST_NGINX_SQUASH_MODULE}) {
+    if ($ENV{TEST_NGINX_SQUASH_MODULE}) {
         $block->set_value('main_config',
-                          'load_module $TEST_NGINX_SQUASH_MODULE;');
+                          "load_module \$TEST_NGINX_SQUASH_MODULE;\n"
+                          . (section($block, 'main_config') // ''));
+    }
+
+    # TEST_NGINX_SQUASH_THREADS: the pool expand() names
+    if ($ENV{TEST_NGINX_SQUASH_THREADS}) {
+        $block->set_value('main_config',
+                          (section($block, 'main_config') // '')
+                          . "\nthread_pool squash threads=2;\n");
     }
 
     expand($block);
@@ -224,6 +237,14 @@ sub expand {
 $1    squash \$sq_name \$sq_ref;
 $1    squash_registry /_registry;
 !mg;
+
+    # TEST_NGINX_SQUASH_THREADS: every layer's work in a thread pool, in
+    # servers whose blocks do not choose (once: the line is then there)
+    if ($ENV{TEST_NGINX_SQUASH_THREADS}
+        && $config !~ /squash_thread_pool\s+(?!off)|squash_yield_after/)
+    {
+        $config = "    squash_thread_pool squash;\n$config";
+    }
 
     $block->set_value('config', $config);
 }
