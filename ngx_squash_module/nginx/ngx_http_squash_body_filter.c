@@ -11,7 +11,9 @@
  * merger keeps go down the filter chain in a bounded set of buffers (a
  * base layer kept by squash_keep_layers goes down as it is); input is
  * marked consumed only as it is used, so a slow client slows the upstream
- * (as in ngx_http_gunzip_filter_module).
+ * (as in ngx_http_gunzip_filter_module).  With squash_thread_pool, the
+ * blob is copied into a bounded input buffer of the request's own, and
+ * tasks of ngx_http_squash_thread.c do the layer's work.
  */
 
 
