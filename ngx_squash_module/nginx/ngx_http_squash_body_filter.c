@@ -597,10 +597,8 @@ ngx_http_squash_blob_absorb(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     if (ib == NULL) {
         slcf = ngx_http_get_module_loc_conf(r->main, ngx_http_squash_module);
 
-        /* what a task fills half of squash_buffers from, and as much */
-
         ib = ngx_create_temp_buf(r->pool,
-                                 ngx_max(slcf->bufs.num / 2, 1)
+                                 ngx_http_squash_task_bufs(slcf)
                                  * slcf->bufs.size);
         if (ib == NULL) {
             return NGX_ERROR;
@@ -783,8 +781,7 @@ ngx_http_squash_blob_give(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
     w = ctx->work;
 
-    n = ngx_max(slcf->bufs.num / 2, 1);
-    n = ngx_min(n, NGX_HTTP_SQUASH_TASK_OUT);
+    n = ngx_min(ngx_http_squash_task_bufs(slcf), NGX_HTTP_SQUASH_TASK_OUT);
 
     ctx->nomem = 0;
     w->nout = 0;

@@ -133,6 +133,13 @@ typedef struct {
 /* the output buffers one thread task fills at most */
 #define NGX_HTTP_SQUASH_TASK_OUT    8
 
+/*
+ * half of squash_buffers: what a thread task fills (up to
+ * NGX_HTTP_SQUASH_TASK_OUT), and as many of their size its input buffer
+ */
+#define ngx_http_squash_task_bufs(slcf)                                       \
+    ngx_max((slcf)->bufs.num / 2, 1)
+
 /* a count claimed in the size cache: for so long, renewed each layer */
 #define NGX_HTTP_SQUASH_CLAIM_TIME  60
 #define NGX_HTTP_SQUASH_CLAIM_POLL  100     /* ms between looks */

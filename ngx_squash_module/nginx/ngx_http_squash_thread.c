@@ -91,6 +91,8 @@ ngx_http_squash_thread_init(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
     task->handler = ngx_http_squash_thread_handler;
     task->event.handler = ngx_http_squash_thread_event_handler;
+    task->event.data = ctx;
+    task->event.log = r->connection->log;
 
     ctx->task = task;
     ctx->work = task->ctx;
@@ -159,8 +161,6 @@ ngx_http_squash_thread_post(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
     slcf = ngx_http_get_module_loc_conf(r->main, ngx_http_squash_module);
 
-    ctx->task->event.data = r;
-
     if (ngx_thread_task_post(slcf->thread_pool, ctx->task) != NGX_OK) {
         return NGX_DECLINED;
     }
@@ -172,7 +172,7 @@ ngx_http_squash_thread_post(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
                    ctx->work->nout);
 
     ctx->work->busy = 1;
-    r->main->blocked++;
+    ctx->request->blocked++;
 
     return NGX_OK;
 #else
@@ -194,36 +194,29 @@ ngx_http_squash_thread_handler(void *data, ngx_log_t *log)
 }
 
 
-/* in the event loop: the body filter takes what the task made */
+/*
+ * In the event loop: the task's input is given back, and the request goes
+ * on as after a yield (a closed one is finalized there); the body filter
+ * takes what the task made.
+ */
 
 static void
 ngx_http_squash_thread_event_handler(ngx_event_t *ev)
 {
-    ngx_connection_t        *c;
-    ngx_http_request_t      *r;
-    ngx_http_squash_ctx_t   *ctx;
+    ngx_http_squash_ctx_t  *ctx = ev->data;
 
-    r = ev->data;
-    c = r->connection;
-
-    ngx_http_set_log_request(c->log, r);
-
-    ctx = ngx_http_get_module_ctx(r->main, ngx_http_squash_module);
-
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ev->log, 0,
                    "squash: thread task #%ui done, rc %d", ctx->task->id,
                    ctx->work->rc);
 
-    r->main->blocked--;
+    ctx->request->blocked--;
     ctx->work->busy = 0;
     ctx->work->finished = 1;
 
     /* the input it used: its bytes may be moved or written over now */
     ctx->ib->pos = (u_char *) ctx->work->pos;
 
-    /* the active request goes on; a closed one is finalized there */
-
-    c->write->handler(c->write);
+    ngx_http_squash_resume(ev);
 }
 
 #endif
