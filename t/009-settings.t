@@ -509,7 +509,29 @@ thread pool "one" queue overflow
 
 
 
-=== TEST 23: squash_thread_pool names a pool nginx does not have
+=== TEST 23: a pool that takes no task, the registry read 1 MiB at a time: the event loop goes on with what the input buffer had no room for
+--- main_config
+thread_pool none threads=1 max_queue=0;
+--- squash_extra
+squash_thread_pool none;
+--- registry_extra
+proxy_buffering off;
+proxy_buffer_size 1m;
+proxy_buffers 4 1m;
+--- request
+GET /t
+--- error_code: 404
+--- squash_clients
+ref /ref/registry/mid/v1
+fast /squash/registry/mid/v1
+pause /squash/registry/mid/v1
+--- error_log
+thread pool "none" queue overflow
+--- timeout: 120
+
+
+
+=== TEST 24: squash_thread_pool names a pool nginx does not have
 --- request
 GET /t
 --- error_code: 404

@@ -692,6 +692,16 @@ ngx_http_squash_blob_threaded(ngx_http_request_t *r,
                 }
             }
 
+            /*
+             * what the input buffer had no room for: once the registry
+             * has sent all, or has no buffer left to read into, nothing
+             * but this loop would take it
+             */
+
+            if (ctx->in && ngx_http_squash_blob_absorb(r, ctx) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
             w->end = (ctx->blob_last && ctx->in == NULL);
 
             if (ctx->blob_done || (ib->pos == ib->last && !w->end)) {
