@@ -249,6 +249,25 @@ squash_layer_trust_diff_id(squash_layer_t *l)
 }
 
 
+void
+squash_layer_hash_apart(squash_layer_t *l)
+{
+    l->blob_apart = 1;
+}
+
+
+int
+squash_layer_blob(squash_layer_t *l, const unsigned char *p, size_t n)
+{
+    if (n && squash_sha256_update(&l->blob_sha, p, n) != SQUASH_OK) {
+        snprintf(l->err, SQUASH_ERRLEN, "sha256 failed");
+        return SQUASH_ERROR;
+    }
+
+    return SQUASH_OK;
+}
+
+
 int
 squash_layer_run(squash_layer_t *l, const unsigned char **in,
     const unsigned char *in_end, int last, unsigned char **out,
@@ -371,8 +390,9 @@ squash_layer_run(squash_layer_t *l, const unsigned char **in,
             return SQUASH_ERROR;
         }
 
-        if (squash_sha256_update(&l->blob_sha, start, *in - start)
-            != SQUASH_OK
+        if ((!l->blob_apart
+             && squash_sha256_update(&l->blob_sha, start, *in - start)
+                != SQUASH_OK)
             || (!l->diff_trusted
                 && squash_sha256_update(&l->diff_sha, l->sp, l->sl - l->sp)
                    != SQUASH_OK))
@@ -404,8 +424,13 @@ squash_layer_pass(squash_layer_t *l, const unsigned char **in,
 
     start = *in;
 
-    if (squash_decomp_run(&l->decomp, in, in_end, out, out_end) != SQUASH_OK
-        || squash_sha256_update(&l->blob_sha, start, *in - start)
+    if (squash_decomp_run(&l->decomp, in, in_end, out, out_end) != SQUASH_OK) {
+        memcpy(l->err, l->decomp.err, SQUASH_ERRLEN);
+        return SQUASH_ERROR;
+    }
+
+    if (!l->blob_apart
+        && squash_sha256_update(&l->blob_sha, start, *in - start)
            != SQUASH_OK)
     {
         snprintf(l->err, SQUASH_ERRLEN, "sha256 failed");

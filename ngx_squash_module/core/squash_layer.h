@@ -55,6 +55,7 @@ typedef struct {
 
     unsigned               kept:1;
     unsigned               diff_trusted:1;
+    unsigned               blob_apart:1;
     unsigned               emitting:1;
     unsigned               post_pending:1;
     unsigned               refetch:1;
@@ -85,6 +86,16 @@ int squash_layer_init_kept(squash_layer_t *l, const char *digest,
 
 /* the blob was seen to inflate to the diff_id: its tar is not hashed */
 void squash_layer_trust_diff_id(squash_layer_t *l);
+
+/*
+ * The caller hashes the blob itself, each byte once and in order, as it
+ * comes (squash_layer_blob()), possibly in another thread than the one
+ * that runs squash_layer_run(): the transformer reads the blob's digest
+ * only when the blob ends, so every byte must have been given before the
+ * run with last set.
+ */
+void squash_layer_hash_apart(squash_layer_t *l);
+int squash_layer_blob(squash_layer_t *l, const unsigned char *p, size_t n);
 
 /*
  * Returns SQUASH_OK when more input or output space is needed,

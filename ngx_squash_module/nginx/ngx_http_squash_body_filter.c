@@ -578,10 +578,10 @@ failed:
 
 
 /*
- * squash_thread_pool: the blob as it comes is copied to the request's
- * input buffer, and its links are given back at once.  While a task has
- * the bytes there, only its free end is written; else the bytes a task
- * left go to its start first.
+ * squash_thread_pool: the blob as it comes is hashed and copied to the
+ * request's input buffer, and its links are given back at once.  While a
+ * task has the bytes there, only its free end is written; else the bytes
+ * a task left go to its start first.
  */
 
 static ngx_int_t
@@ -626,6 +626,17 @@ ngx_http_squash_blob_absorb(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
         if (ngx_buf_in_memory(b)) {
             n = ngx_min(b->last - b->pos, ib->end - ib->last);
+
+            /* the blob's digest: no task reads it before the blob ends */
+
+            if (squash_layer_blob(&ctx->lx, b->pos, n) != SQUASH_OK) {
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                              "squash: layer %s: %s, aborting",
+                              ngx_http_squash_blob_of(ctx)->digest,
+                              ctx->lx.err);
+                return NGX_ERROR;
+            }
+
             ib->last = ngx_cpymem(ib->last, b->pos, n);
             b->pos += n;
 

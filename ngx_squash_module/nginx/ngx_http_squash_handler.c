@@ -572,6 +572,14 @@ ngx_http_squash_fetch_blob(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
     ctx->blob_done = 0;
     ctx->state = NGX_HTTP_SQUASH_LAYER_WAIT;
 
+    if (ctx->work) {
+        /*
+         * squash_thread_pool: the blob is hashed in the event loop as it
+         * comes, while a thread inflates it (ngx_http_squash_blob_absorb())
+         */
+        squash_layer_hash_apart(&ctx->lx);
+    }
+
     return ngx_http_squash_fetch(r, ctx, NGX_HTTP_SQUASH_SR_BLOB, "blobs",
                                  blob->digest);
 }

@@ -4,12 +4,12 @@
  *
  * ngx_squash: a layer's work in a thread pool (squash_thread_pool).
  *
- * The body filter copies the blob into the request's own input buffer as
- * it comes, and hands a task the bytes there and a few empty output
- * buffers (ngx_http_squash_work_t); a thread of the pool inflates,
- * parses, merges and hashes them (squash_layer_run()), while the event
- * loop reads on from the registry, and hashes and sends what the previous
- * task made.  When the task is done, the request goes on as on a write
+ * The body filter hashes the blob and copies it into the request's own
+ * input buffer as it comes, and hands a task the bytes there and a few
+ * empty output buffers (ngx_http_squash_work_t); a thread of the pool
+ * inflates, parses and merges them, and hashes the tar
+ * (squash_layer_run()), while the event loop reads on from the registry,
+ * and hashes and sends what the previous task made.  When the task is done, the request goes on as on a write
  * event, as after a thread read of the copy filter.  While a task is in
  * flight the request is blocked (r->main->blocked), so that its pool
  * outlives the task even if the client goes away.

@@ -25,15 +25,24 @@ feed(squash_layer_t *l, const squash_bytes_t *blob, size_t in_step,
 {
     int                    rc;
     unsigned char         *room, *o;
-    const unsigned char   *p, *last, *end;
+    const unsigned char   *p, *last, *end, *given;
 
     room = malloc(out_room);
     p = blob->data;
+    given = p;
     end = blob->data + blob->len;
 
     do {
         last = p + ((size_t) (end - p) < in_step ? (size_t) (end - p)
                                                  : in_step);
+
+        if (l->blob_apart && last > given) {
+            /* hashed by the caller as it comes, not as it is used */
+            assert_int_equal(squash_layer_blob(l, given, last - given),
+                             SQUASH_OK);
+            given = last;
+        }
+
         o = room;
         rc = squash_layer_run(l, &p, last, last == end, &o, room + out_room);
         squash_bytes_append(out, room, o - room, 1 << 30);
@@ -50,10 +59,25 @@ feed(squash_layer_t *l, const squash_bytes_t *blob, size_t in_step,
 }
 
 
+static int transform_apart(const squash_bytes_t *blob, squash_comp_e kind,
+    const char *digest, const char *diff_id, int trusted, int apart,
+    size_t in_step, size_t out_room, squash_bytes_t *out, char *err);
+
+
 static int
 transform_checked(const squash_bytes_t *blob, squash_comp_e kind,
     const char *digest, const char *diff_id, int trusted, size_t in_step,
     size_t out_room, squash_bytes_t *out, char *err)
+{
+    return transform_apart(blob, kind, digest, diff_id, trusted, 0, in_step,
+                           out_room, out, err);
+}
+
+
+static int
+transform_apart(const squash_bytes_t *blob, squash_comp_e kind,
+    const char *digest, const char *diff_id, int trusted, int apart,
+    size_t in_step, size_t out_room, squash_bytes_t *out, char *err)
 {
     int                    rc;
     squash_layer_t         l;
@@ -66,6 +90,10 @@ transform_checked(const squash_bytes_t *blob, squash_comp_e kind,
 
     if (trusted) {
         squash_layer_trust_diff_id(&l);
+    }
+
+    if (apart) {
+        squash_layer_hash_apart(&l);
     }
 
     rc = feed(&l, blob, in_step, out_room, out, err);
@@ -245,6 +273,120 @@ test_trusted_diff_id(void **state)
 }
 
 
+/*
+ * The blob hashed by the caller as it comes (as a thread pool's event loop
+ * does while a thread inflates): the same bytes and the same checks;
+ * bytes the caller did not give make the digest fail
+ */
+
+static void
+test_hash_apart(void **state)
+{
+    char             err[SQUASH_ERRLEN], digest[SQUASH_DIGEST_LEN + 1],
+                     diff_id[SQUASH_DIGEST_LEN + 1];
+    squash_layer_t   l;
+    squash_bytes_t   tar, gz, out = { 0 }, ref = { 0 };
+    squash_merger_t *m;
+
+    (void) state;
+
+    tar = unit_tar(entries, 0);
+    gz = unit_gzip(tar.data, tar.len);
+
+    assert_int_equal(squash_sha256_digest(gz.data, gz.len, digest),
+                     SQUASH_OK);
+    assert_int_equal(squash_sha256_digest(tar.data, tar.len, diff_id),
+                     SQUASH_OK);
+
+    assert_int_equal(transform_apart(&gz, SQUASH_COMP_GZIP, digest, diff_id,
+                                     0, 1, 7, 100, &out, err),
+                     SQUASH_DONE);
+    assert_int_equal(transform(&gz, SQUASH_COMP_GZIP, 7, 100, &ref, err),
+                     SQUASH_DONE);
+    assert_int_equal(out.len, ref.len);
+    assert_memory_equal(out.data, ref.data, ref.len);
+
+    /* trusted too: neither digest is made by the transformer */
+    out.len = 0;
+    assert_int_equal(transform_apart(&gz, SQUASH_COMP_GZIP, digest, diff_id,
+                                     1, 1, 100000, 65536, &out, err),
+                     SQUASH_DONE);
+
+    /* the caller gave all but the first byte */
+    m = squash_merger_create(1 << 24, NULL, NULL);
+    assert_int_equal(squash_layer_init(&l, SQUASH_COMP_GZIP, digest, diff_id,
+                                       m, 4096, 1 << 20, 0),
+                     SQUASH_OK);
+    squash_layer_hash_apart(&l);
+    assert_int_equal(squash_layer_blob(&l, gz.data + 1, gz.len - 1),
+                     SQUASH_OK);
+
+    {
+        unsigned char        room[65536], *o = room;
+        const unsigned char *p = gz.data;
+
+        assert_int_equal(squash_layer_run(&l, &p, gz.data + gz.len, 1, &o,
+                                          room + sizeof(room)),
+                         SQUASH_ERROR);
+        assert_non_null(strstr(l.err, "the blob's digest is"));
+    }
+
+    squash_layer_free(&l);
+    squash_merger_destroy(m);
+
+    squash_bytes_free(&tar);
+    squash_bytes_free(&gz);
+    squash_bytes_free(&out);
+    squash_bytes_free(&ref);
+}
+
+
+/* a kept layer's blob, hashed by the caller: checked all the same */
+
+static void
+test_kept_apart(void **state)
+{
+    char             err[SQUASH_ERRLEN], digest[SQUASH_DIGEST_LEN + 1];
+    squash_layer_t   l;
+    squash_bytes_t   tar, gz, out = { 0 };
+
+    (void) state;
+
+    tar = unit_tar(entries, 0);
+    gz = unit_gzip(tar.data, tar.len);
+
+    assert_int_equal(squash_sha256_digest(gz.data, gz.len, digest),
+                     SQUASH_OK);
+
+    assert_int_equal(squash_layer_init_kept(&l, digest, gz.len), SQUASH_OK);
+    squash_layer_hash_apart(&l);
+    assert_int_equal(feed(&l, &gz, 5, 64, &out, err), SQUASH_DONE);
+    assert_int_equal(out.len, gz.len);
+    assert_memory_equal(out.data, gz.data, gz.len);
+
+    /* given nothing: the digest is that of no bytes */
+    out.len = 0;
+    assert_int_equal(squash_layer_init_kept(&l, digest, gz.len), SQUASH_OK);
+    squash_layer_hash_apart(&l);
+
+    {
+        unsigned char        room[65536], *o = room;
+        const unsigned char *p = gz.data;
+
+        assert_int_equal(squash_layer_run(&l, &p, gz.data + gz.len, 1, &o,
+                                          room + sizeof(room)),
+                         SQUASH_ERROR);
+        assert_non_null(strstr(l.err, "the blob's digest is"));
+    }
+
+    squash_layer_free(&l);
+
+    squash_bytes_free(&tar);
+    squash_bytes_free(&gz);
+    squash_bytes_free(&out);
+}
+
+
 /* a kept layer's blob passes through as it is, checked when it ends */
 
 static int
@@ -319,6 +461,8 @@ unit_layer(void)
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_digests),
         cmocka_unit_test(test_trusted_diff_id),
+        cmocka_unit_test(test_hash_apart),
+        cmocka_unit_test(test_kept_apart),
         cmocka_unit_test(test_kept),
     };
 
