@@ -9,10 +9,11 @@
  * empty output buffers (ngx_http_squash_work_t); a thread of the pool
  * inflates, parses and merges them, and hashes the tar
  * (squash_layer_run()), while the event loop reads on from the registry,
- * and hashes and sends what the previous task made.  When the task is done, the request goes on as on a write
- * event, as after a thread read of the copy filter.  While a task is in
- * flight the request is blocked (r->main->blocked), so that its pool
- * outlives the task even if the client goes away.
+ * and hashes and sends what the previous task made.  When the task is
+ * done, the request goes on as on a write event, as after a thread read
+ * of the copy filter.  While a task is in flight the request is blocked
+ * (r->main->blocked), so that its pool outlives the task even if the
+ * client goes away.
  */
 
 
