@@ -59,43 +59,46 @@ feed(squash_layer_t *l, const squash_bytes_t *blob, size_t in_step,
 }
 
 
-static int transform_apart(const squash_bytes_t *blob, squash_comp_e kind,
-    const char *digest, const char *diff_id, int trusted, int apart,
-    size_t in_step, size_t out_room, squash_bytes_t *out, char *err);
+/* how a transformer checks: the diff_id trusted, the blob hashed apart */
+#define LAYER_TRUSTED  1
+#define LAYER_APART    2
 
 
-static int
-transform_checked(const squash_bytes_t *blob, squash_comp_e kind,
-    const char *digest, const char *diff_id, int trusted, size_t in_step,
-    size_t out_room, squash_bytes_t *out, char *err)
+/* a transformer, over a merger of its own that the caller destroys */
+
+static squash_merger_t *
+layer_new(squash_layer_t *l, squash_comp_e kind, const char *digest,
+    const char *diff_id, unsigned how)
 {
-    return transform_apart(blob, kind, digest, diff_id, trusted, 0, in_step,
-                           out_room, out, err);
+    squash_merger_t  *m;
+
+    m = squash_merger_create(1 << 24, NULL, NULL);
+    assert_int_equal(squash_layer_init(l, kind, digest, diff_id, m, 4096,
+                                       1 << 20, 0),
+                     SQUASH_OK);
+
+    if (how & LAYER_TRUSTED) {
+        squash_layer_trust_diff_id(l);
+    }
+
+    if (how & LAYER_APART) {
+        squash_layer_hash_apart(l);
+    }
+
+    return m;
 }
 
 
 static int
-transform_apart(const squash_bytes_t *blob, squash_comp_e kind,
-    const char *digest, const char *diff_id, int trusted, int apart,
-    size_t in_step, size_t out_room, squash_bytes_t *out, char *err)
+transform_checked(const squash_bytes_t *blob, squash_comp_e kind,
+    const char *digest, const char *diff_id, unsigned how, size_t in_step,
+    size_t out_room, squash_bytes_t *out, char *err)
 {
-    int                    rc;
-    squash_layer_t         l;
-    squash_merger_t       *m;
+    int               rc;
+    squash_layer_t    l;
+    squash_merger_t  *m;
 
-    m = squash_merger_create(1 << 24, NULL, NULL);
-    assert_int_equal(squash_layer_init(&l, kind, digest, diff_id, m, 4096,
-                                       1 << 20, 0),
-                     SQUASH_OK);
-
-    if (trusted) {
-        squash_layer_trust_diff_id(&l);
-    }
-
-    if (apart) {
-        squash_layer_hash_apart(&l);
-    }
-
+    m = layer_new(&l, kind, digest, diff_id, how);
     rc = feed(&l, blob, in_step, out_room, out, err);
     squash_merger_destroy(m);
 
@@ -119,6 +122,25 @@ static const unit_entry_t  entries[] = {
     { "a/link", '2', "file" },
     { NULL, 0, NULL }
 };
+
+
+/* the entries as a tar, that tar gzipped, the gzip's digest and the tar's */
+
+static void
+entries_blobs(squash_bytes_t *tar, squash_bytes_t *gz, char *digest,
+    char *diff_id)
+{
+    *tar = unit_tar(entries, 0);
+    *gz = unit_gzip(tar->data, tar->len);
+
+    assert_int_equal(squash_sha256_digest(gz->data, gz->len, digest),
+                     SQUASH_OK);
+
+    if (diff_id) {
+        assert_int_equal(squash_sha256_digest(tar->data, tar->len, diff_id),
+                         SQUASH_OK);
+    }
+}
 
 
 static void
@@ -193,13 +215,7 @@ test_digests(void **state)
 
     (void) state;
 
-    tar = unit_tar(entries, 0);
-    gz = unit_gzip(tar.data, tar.len);
-
-    assert_int_equal(squash_sha256_digest(gz.data, gz.len, digest),
-                     SQUASH_OK);
-    assert_int_equal(squash_sha256_digest(tar.data, tar.len, diff_id),
-                     SQUASH_OK);
+    entries_blobs(&tar, &gz, digest, diff_id);
     assert_int_equal(squash_sha256_digest("x", 1, other), SQUASH_OK);
 
     assert_int_equal(transform_checked(&gz, SQUASH_COMP_GZIP, digest, diff_id,
@@ -232,6 +248,28 @@ test_digests(void **state)
 }
 
 
+/* checked as how says, the gzip blob passes, into the bytes unchecked */
+
+static void
+same_as_unchecked(const squash_bytes_t *gz, const char *digest,
+    const char *diff_id, unsigned how)
+{
+    char            err[SQUASH_ERRLEN];
+    squash_bytes_t  out = { 0 }, ref = { 0 };
+
+    assert_int_equal(transform_checked(gz, SQUASH_COMP_GZIP, digest, diff_id,
+                                       how, 7, 100, &out, err),
+                     SQUASH_DONE);
+    assert_int_equal(transform(gz, SQUASH_COMP_GZIP, 7, 100, &ref, err),
+                     SQUASH_DONE);
+    assert_int_equal(out.len, ref.len);
+    assert_memory_equal(out.data, ref.data, ref.len);
+
+    squash_bytes_free(&out);
+    squash_bytes_free(&ref);
+}
+
+
 /* a trusted diff_id is not hashed again; the blob's digest still is */
 
 static void
@@ -239,37 +277,25 @@ test_trusted_diff_id(void **state)
 {
     char            err[SQUASH_ERRLEN], digest[SQUASH_DIGEST_LEN + 1],
                     other[SQUASH_DIGEST_LEN + 1];
-    squash_bytes_t  tar, gz, out = { 0 }, ref = { 0 };
+    squash_bytes_t  tar, gz, out = { 0 };
 
     (void) state;
 
-    tar = unit_tar(entries, 0);
-    gz = unit_gzip(tar.data, tar.len);
-
-    assert_int_equal(squash_sha256_digest(gz.data, gz.len, digest),
-                     SQUASH_OK);
+    entries_blobs(&tar, &gz, digest, NULL);
     assert_int_equal(squash_sha256_digest("x", 1, other), SQUASH_OK);
 
     /* another diff_id passes: the tar is not hashed; the bytes are the same */
-    assert_int_equal(transform_checked(&gz, SQUASH_COMP_GZIP, digest, other,
-                                       1, 7, 100, &out, err),
-                     SQUASH_DONE);
-    assert_int_equal(transform(&gz, SQUASH_COMP_GZIP, 7, 100, &ref, err),
-                     SQUASH_DONE);
-    assert_int_equal(out.len, ref.len);
-    assert_memory_equal(out.data, ref.data, ref.len);
+    same_as_unchecked(&gz, digest, other, LAYER_TRUSTED);
 
     /* another blob does not */
-    out.len = 0;
     assert_int_equal(transform_checked(&gz, SQUASH_COMP_GZIP, other, other,
-                                       1, 7, 100, &out, err),
+                                       LAYER_TRUSTED, 7, 100, &out, err),
                      SQUASH_ERROR);
     assert_non_null(strstr(err, "the blob's digest is"));
 
     squash_bytes_free(&tar);
     squash_bytes_free(&gz);
     squash_bytes_free(&out);
-    squash_bytes_free(&ref);
 }
 
 
@@ -298,42 +324,23 @@ run_whole(squash_layer_t *l, const squash_bytes_t *blob)
 static void
 test_hash_apart(void **state)
 {
-    char             err[SQUASH_ERRLEN], digest[SQUASH_DIGEST_LEN + 1],
+    char             digest[SQUASH_DIGEST_LEN + 1],
                      diff_id[SQUASH_DIGEST_LEN + 1];
     squash_layer_t   l;
-    squash_bytes_t   tar, gz, out = { 0 }, ref = { 0 };
+    squash_bytes_t   tar, gz;
     squash_merger_t *m;
 
     (void) state;
 
-    tar = unit_tar(entries, 0);
-    gz = unit_gzip(tar.data, tar.len);
+    entries_blobs(&tar, &gz, digest, diff_id);
 
-    assert_int_equal(squash_sha256_digest(gz.data, gz.len, digest),
-                     SQUASH_OK);
-    assert_int_equal(squash_sha256_digest(tar.data, tar.len, diff_id),
-                     SQUASH_OK);
-
-    assert_int_equal(transform_apart(&gz, SQUASH_COMP_GZIP, digest, diff_id,
-                                     0, 1, 7, 100, &out, err),
-                     SQUASH_DONE);
-    assert_int_equal(transform(&gz, SQUASH_COMP_GZIP, 7, 100, &ref, err),
-                     SQUASH_DONE);
-    assert_int_equal(out.len, ref.len);
-    assert_memory_equal(out.data, ref.data, ref.len);
+    same_as_unchecked(&gz, digest, diff_id, LAYER_APART);
 
     /* trusted too: neither digest is made by the transformer */
-    out.len = 0;
-    assert_int_equal(transform_apart(&gz, SQUASH_COMP_GZIP, digest, diff_id,
-                                     1, 1, 100000, 65536, &out, err),
-                     SQUASH_DONE);
+    same_as_unchecked(&gz, digest, diff_id, LAYER_TRUSTED | LAYER_APART);
 
     /* the caller gave all but the first byte */
-    m = squash_merger_create(1 << 24, NULL, NULL);
-    assert_int_equal(squash_layer_init(&l, SQUASH_COMP_GZIP, digest, diff_id,
-                                       m, 4096, 1 << 20, 0),
-                     SQUASH_OK);
-    squash_layer_hash_apart(&l);
+    m = layer_new(&l, SQUASH_COMP_GZIP, digest, diff_id, LAYER_APART);
     assert_int_equal(squash_layer_blob(&l, gz.data + 1, gz.len - 1),
                      SQUASH_OK);
 
@@ -345,46 +352,6 @@ test_hash_apart(void **state)
 
     squash_bytes_free(&tar);
     squash_bytes_free(&gz);
-    squash_bytes_free(&out);
-    squash_bytes_free(&ref);
-}
-
-
-/* a kept layer's blob, hashed by the caller: checked all the same */
-
-static void
-test_kept_apart(void **state)
-{
-    char             err[SQUASH_ERRLEN], digest[SQUASH_DIGEST_LEN + 1];
-    squash_layer_t   l;
-    squash_bytes_t   tar, gz, out = { 0 };
-
-    (void) state;
-
-    tar = unit_tar(entries, 0);
-    gz = unit_gzip(tar.data, tar.len);
-
-    assert_int_equal(squash_sha256_digest(gz.data, gz.len, digest),
-                     SQUASH_OK);
-
-    assert_int_equal(squash_layer_init_kept(&l, digest, gz.len), SQUASH_OK);
-    squash_layer_hash_apart(&l);
-    assert_int_equal(feed(&l, &gz, 5, 64, &out, err), SQUASH_DONE);
-    assert_int_equal(out.len, gz.len);
-    assert_memory_equal(out.data, gz.data, gz.len);
-
-    /* the caller hashed none of it: the digest is that of no bytes */
-    assert_int_equal(squash_layer_init_kept(&l, digest, gz.len), SQUASH_OK);
-    squash_layer_hash_apart(&l);
-
-    assert_int_equal(run_whole(&l, &gz), SQUASH_ERROR);
-    assert_non_null(strstr(l.err, "the blob's digest is"));
-
-    squash_layer_free(&l);
-
-    squash_bytes_free(&tar);
-    squash_bytes_free(&gz);
-    squash_bytes_free(&out);
 }
 
 
@@ -392,11 +359,16 @@ test_kept_apart(void **state)
 
 static int
 pass(const squash_bytes_t *blob, const char *digest, uint64_t size,
-    size_t in_step, size_t out_room, squash_bytes_t *out, char *err)
+    unsigned how, size_t in_step, size_t out_room, squash_bytes_t *out,
+    char *err)
 {
     squash_layer_t  l;
 
     assert_int_equal(squash_layer_init_kept(&l, digest, size), SQUASH_OK);
+
+    if (how & LAYER_APART) {
+        squash_layer_hash_apart(&l);
+    }
 
     return feed(&l, blob, in_step, out_room, out, err);
 }
@@ -411,42 +383,73 @@ test_kept(void **state)
 
     (void) state;
 
-    tar = unit_tar(entries, 0);
-    gz = unit_gzip(tar.data, tar.len);
-
-    assert_int_equal(squash_sha256_digest(gz.data, gz.len, digest),
-                     SQUASH_OK);
+    entries_blobs(&tar, &gz, digest, NULL);
     assert_int_equal(squash_sha256_digest("x", 1, other), SQUASH_OK);
 
     /* byte for byte, whatever the steps */
-    assert_int_equal(pass(&gz, digest, gz.len, 7, 3, &out, err),
+    assert_int_equal(pass(&gz, digest, gz.len, 0, 7, 3, &out, err),
                      SQUASH_DONE);
     assert_int_equal(out.len, gz.len);
     assert_memory_equal(out.data, gz.data, gz.len);
 
     out.len = 0;
-    assert_int_equal(pass(&gz, digest, gz.len, 100000, 65536, &out, err),
+    assert_int_equal(pass(&gz, digest, gz.len, 0, 100000, 65536, &out, err),
                      SQUASH_DONE);
     assert_memory_equal(out.data, gz.data, gz.len);
 
     /* another digest */
     out.len = 0;
-    assert_int_equal(pass(&gz, other, gz.len, 7, 100, &out, err),
+    assert_int_equal(pass(&gz, other, gz.len, 0, 7, 100, &out, err),
                      SQUASH_ERROR);
     assert_non_null(strstr(err, "the blob's digest is"));
     assert_non_null(strstr(err, digest));
 
     /* longer than its descriptor says: refused before the excess is out */
     out.len = 0;
-    assert_int_equal(pass(&gz, digest, gz.len - 1, 100000, 65536, &out, err),
+    assert_int_equal(pass(&gz, digest, gz.len - 1, 0, 100000, 65536, &out,
+                          err),
                      SQUASH_ERROR);
     assert_non_null(strstr(err, "longer than"));
 
     /* shorter */
     out.len = 0;
-    assert_int_equal(pass(&gz, digest, gz.len + 1, 5, 5, &out, err),
+    assert_int_equal(pass(&gz, digest, gz.len + 1, 0, 5, 5, &out, err),
                      SQUASH_ERROR);
     assert_non_null(strstr(err, "its descriptor says"));
+
+    squash_bytes_free(&tar);
+    squash_bytes_free(&gz);
+    squash_bytes_free(&out);
+}
+
+
+/* a kept layer's blob, hashed by the caller: checked all the same */
+
+static void
+test_kept_apart(void **state)
+{
+    char             err[SQUASH_ERRLEN], digest[SQUASH_DIGEST_LEN + 1];
+    squash_layer_t   l;
+    squash_bytes_t   tar, gz, out = { 0 };
+
+    (void) state;
+
+    entries_blobs(&tar, &gz, digest, NULL);
+
+    assert_int_equal(pass(&gz, digest, gz.len, LAYER_APART, 5, 64, &out,
+                          err),
+                     SQUASH_DONE);
+    assert_int_equal(out.len, gz.len);
+    assert_memory_equal(out.data, gz.data, gz.len);
+
+    /* the caller hashed none of it: the digest is that of no bytes */
+    assert_int_equal(squash_layer_init_kept(&l, digest, gz.len), SQUASH_OK);
+    squash_layer_hash_apart(&l);
+
+    assert_int_equal(run_whole(&l, &gz), SQUASH_ERROR);
+    assert_non_null(strstr(l.err, "the blob's digest is"));
+
+    squash_layer_free(&l);
 
     squash_bytes_free(&tar);
     squash_bytes_free(&gz);
