@@ -152,7 +152,19 @@ diff_id 1 is not a sha256 digest
 
 
 
-=== TEST 10: a registry that stalls in the manifest: 504
+=== TEST 10: a layer whose tar is not the config's diff_id: the transfer aborts
+Its size is known before its tar is read (the gzip trailer's), so the
+header goes out; the tar is checked when the layer ends (with
+squash_thread_pool, in the event loop from what the thread inflated).
+--- request
+GET /squash/hostile/wrongdiff/v1
+--- squash_check: incomplete
+--- error_log eval
+qr/squash: layer sha256:[0-9a-f]{64}: its tar is sha256:[0-9a-f]{64}, not the diff_id sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 of the config, aborting/
+
+
+
+=== TEST 11: a registry that stalls in the manifest: 504
 --- registry: stall
 --- request
 GET /squash/stall/manifest/v1
@@ -163,7 +175,7 @@ manifest of "stall/manifest": the registry timed out
 
 
 
-=== TEST 11: a registry that stalls in the config: 504
+=== TEST 12: a registry that stalls in the config: 504
 --- registry: stall-buffered
 --- request
 GET /squash/stall/config/v1
@@ -174,7 +186,7 @@ config of "stall/config": the registry timed out
 
 
 
-=== TEST 12: a host name that is no image domain: 400
+=== TEST 13: a host name that is no image domain: 400
 (Through a header of its own: nginx itself refuses such a Host.)
 --- registry: docker
 --- hostname: $http_x_edge
@@ -188,7 +200,7 @@ X-Edge: a"}
 
 
 
-=== TEST 13: a host name that is not UTF-8: 400
+=== TEST 14: a host name that is not UTF-8: 400
 --- registry: docker
 --- hostname: $http_x_edge
 --- request
@@ -201,7 +213,7 @@ is not a valid image name
 
 
 
-=== TEST 14: a good host name with a port makes the names
+=== TEST 15: a good host name with a port makes the names
 --- registry: docker
 --- hostname: $http_x_edge
 --- request
@@ -214,7 +226,7 @@ X-Edge: Edge-1.example.com:8443
 
 
 
-=== TEST 15: a tag too long once ".squash" is added: 400
+=== TEST 16: a tag too long once ".squash" is added: 400
 --- request eval
 "GET /squash/hostile/plainok/" . ("t" x 125)
 --- error_code: 400
@@ -223,7 +235,7 @@ is not a valid image tag
 
 
 
-=== TEST 16: a layer of 1,000,000 files with the default squash_merge_memory
+=== TEST 17: a layer of 1,000,000 files with the default squash_merge_memory
 (Path bookkeeping used to run out at 262,144 paths.)
 --- request
 HEAD /squash/hostile/million/v1
