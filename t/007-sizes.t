@@ -300,3 +300,37 @@ HEAD /squash/huge/v1
 --- squash_access_log
 ^5368720384 - count 1 \d+ 200$
 --- timeout: 120
+
+
+
+=== TEST 17: a warm download has layer.tar's digest from the size cache and does not hash it again, with padding
+--- http_config
+    log_format squash '$squash_size_source $squash_padding '
+                      '$squash_layer_digest $status';
+    squash_size_cache zone=sizes:1m;
+--- request
+GET /squash/registry/five/v1
+--- squash_check: complete
+--- squash_identical: /squash/registry/five/v1
+--- squash_access_log
+^isize [1-9]\d* sha256:[0-9a-f]{64} 200$
+^cache [1-9]\d* sha256:[0-9a-f]{64} 200$
+--- debug_log
+, from the size cache
+
+
+
+=== TEST 18: and without: exact, whose counting pass makes the digest the archive keeps
+--- http_config
+    log_format squash '$squash_size_source $squash_padding '
+                      '$squash_layer_digest $status';
+    squash_size_cache zone=sizes:1m;
+--- request
+GET /exact/registry/five/v1
+--- squash_check: complete
+--- squash_identical: /exact/registry/five/v1
+--- squash_access_log
+^merge 0 sha256:[0-9a-f]{64} 200$
+^cache 0 sha256:[0-9a-f]{64} 200$
+--- debug_log
+, from the size cache

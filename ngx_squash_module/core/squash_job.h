@@ -57,6 +57,8 @@ typedef struct {
     unsigned            bare:1;             /* layer.tar alone */
     unsigned            plain_config:1;     /* no variant added */
     unsigned            whole_index:1;      /* an index: all its images */
+    unsigned            digest_known:1;     /* diff_id given: layer.tar is
+                                               not hashed */
 
     /* base layers kept as they are (squash_keep_layers): wanted, kept */
     size_t              keep_wanted;
@@ -137,8 +139,15 @@ int squash_job_start(squash_job_t *j, const char *name, size_t name_len,
  */
 int squash_job_start_layer(squash_job_t *j, uint64_t layer_size);
 
-/* the digest of layer.tar when it is known before (the size cache) */
-int squash_job_set_diff_id(squash_job_t *j, const char *diff_id);
+/*
+ * The digest of layer.tar when it is known before (the size cache).  With
+ * check, layer.tar is hashed still and j->diff_id is what it streamed as
+ * after squash_job_finish(), for the caller to compare.  Without, it is
+ * not hashed: layer.tar is a function of the image's blobs, each checked
+ * against its digest as it streams, and of its size (the key and the size
+ * the digest was cached with), so the digest made before holds.
+ */
+int squash_job_set_diff_id(squash_job_t *j, const char *diff_id, int check);
 
 /*
  * The squashed image's config and manifest (OCI, or Docker schema 2 where
@@ -174,7 +183,8 @@ int squash_job_finish(squash_job_t *j);
  * the layers are merged as for the archive, with no size to keep to.
  * After the last layer and the directories written again,
  * squash_job_rewind() gives the exact size of layer.tar (no padding),
- * sets j->diff_id to its digest and makes the job new for the archive.
+ * sets j->diff_id to its digest and makes the job new for the archive,
+ * which makes the same bytes and does not hash them again.
  */
 void squash_job_measure(squash_job_t *j);
 int squash_job_rewind(squash_job_t *j, uint64_t *size);

@@ -963,6 +963,9 @@ ngx_http_squash_trailer(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     if (sizes.exact == job->archive.layer_size) {
         /* no padding: the digest is that of the exact layer.tar */
         ngx_memcpy(sizes.layer, job->diff_id, SQUASH_DIGEST_LEN + 1);
+
+    } else if (!ctx->exact) {
+        ngx_memcpy(sizes.padded, job->diff_id, SQUASH_DIGEST_LEN + 1);
     }
 
     if (!ctx->exact) {

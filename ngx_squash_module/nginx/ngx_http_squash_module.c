@@ -201,6 +201,7 @@ static ngx_command_t  ngx_http_squash_commands[] = {
 #define NGX_HTTP_SQUASH_VAR_LAYERS       2
 #define NGX_HTTP_SQUASH_VAR_DROPPED      3
 #define NGX_HTTP_SQUASH_VAR_SOURCE       4
+#define NGX_HTTP_SQUASH_VAR_DIGEST       5
 
 
 static ngx_http_variable_t  ngx_http_squash_vars[] = {
@@ -219,6 +220,9 @@ static ngx_http_variable_t  ngx_http_squash_vars[] = {
 
     { ngx_string("squash_size_source"), NULL, ngx_http_squash_variable,
       NGX_HTTP_SQUASH_VAR_SOURCE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("squash_layer_digest"), NULL, ngx_http_squash_variable,
+      NGX_HTTP_SQUASH_VAR_DIGEST, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -557,8 +561,21 @@ ngx_http_squash_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 
     ctx = ngx_http_get_module_ctx(r->main, ngx_http_squash_module);
 
-    if (ctx == NULL || !ctx->header_sent) {
+    if (ctx == NULL || !ctx->header_sent
+        || (data == NGX_HTTP_SQUASH_VAR_DIGEST && ctx->job.diff_id[0] == '\0'))
+    {
         v->not_found = 1;
+        return NGX_OK;
+    }
+
+    if (data == NGX_HTTP_SQUASH_VAR_DIGEST) {
+        /* known at the header (the size cache, a counting pass) or after */
+        v->data = (u_char *) ctx->job.diff_id;
+        v->len = SQUASH_DIGEST_LEN;
+        v->valid = 1;
+        v->no_cacheable = 1;
+        v->not_found = 0;
+
         return NGX_OK;
     }
 

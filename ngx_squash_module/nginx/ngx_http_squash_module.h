@@ -157,6 +157,8 @@ typedef struct {
     ngx_uint_t                 stale;           /* exact and layer failed */
     char                       layer[SQUASH_DIGEST_LEN + 1];   /* its
                                                    digest, with exact */
+    char                       padded[SQUASH_DIGEST_LEN + 1];  /* with
+                                                   the estimate, padded */
     ngx_uint_t                 served;
     char                       source[SQUASH_DIGEST_LEN + 1];
 } ngx_http_squash_sizes_t;

@@ -37,6 +37,8 @@ static ngx_int_t ngx_http_squash_count_result(ngx_http_request_t *r,
 static ngx_int_t ngx_http_squash_count_layer(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx, ngx_uint_t i);
 static uint64_t ngx_http_squash_tar_bound(uint64_t size);
+static void ngx_http_squash_size_digest(ngx_http_squash_ctx_t *ctx,
+    ngx_http_squash_sizes_t *sizes);
 
 
 ngx_int_t
@@ -64,10 +66,15 @@ ngx_http_squash_size_probe(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
         ctx->cached_size = ctx->exact ? sizes.exact : sizes.estimate;
 
         if (ctx->cached_size && ctx->route
-            && squash_job_set_diff_id(&ctx->job, sizes.layer) != SQUASH_OK)
+            && squash_job_set_diff_id(&ctx->job, sizes.layer, 1)
+               != SQUASH_OK)
         {
             /* the registry API needs the layer's digest as well */
             ctx->cached_size = 0;
+        }
+
+        if (ctx->cached_size && !ctx->route) {
+            ngx_http_squash_size_digest(ctx, &sizes);
         }
 
         if (ctx->cached_size) {
@@ -443,4 +450,34 @@ static uint64_t
 ngx_http_squash_tar_bound(uint64_t size)
 {
     return (size + SQUASH_TAR_BLOCK - 1) & ~(uint64_t) (SQUASH_TAR_BLOCK - 1);
+}
+
+
+/*
+ * The digest of layer.tar of the size cached, where a download of the
+ * image with that size made it: layer.tar is then not hashed.  The
+ * registry API (which names the digest in the manifest) hashes it still
+ * and compares.
+ */
+
+static void
+ngx_http_squash_size_digest(ngx_http_squash_ctx_t *ctx,
+    ngx_http_squash_sizes_t *sizes)
+{
+    char  *digest;
+
+    if (ctx->cached_size == sizes->exact && sizes->layer[0]) {
+        digest = sizes->layer;
+
+    } else if (ctx->cached_size == sizes->estimate && sizes->padded[0]) {
+        digest = sizes->padded;
+
+    } else {
+        return;
+    }
+
+    if (squash_job_set_diff_id(&ctx->job, digest, 0) == SQUASH_OK) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
+                       "squash: layer digest %s, from the size cache", digest);
+    }
 }

@@ -9,6 +9,9 @@
  * counting pass), or that the estimate failed (later downloads count the
  * layers' sizes by inflating them).
  *
+ * With either size, once a download has made it, the digest of layer.tar
+ * of that size: later downloads of the image do not hash layer.tar.
+ *
  * And per layer blob, once a stream has checked its digest and its tar's
  * diff_id: its tar size (no size probe for it in any image that has it)
  * and that it inflates to that diff_id (its tar is not hashed again).
@@ -52,7 +55,9 @@ typedef struct {
     u_char                        count;
     u_char                        has_layer;
     u_char                        served;
+    u_char                        has_padded;
     u_char                        layer[SQUASH_SHA256_LEN];
+    u_char                        padded[SQUASH_SHA256_LEN];
     u_char                        source[SQUASH_SHA256_LEN];
     time_t                        claimed;          /* counted until then */
 } ngx_http_squash_cache_node_t;
@@ -128,6 +133,10 @@ ngx_http_squash_cache_get(ngx_shm_zone_t *zone, const char *digest,
 
         if (cn->has_layer) {
             ngx_http_squash_digest_unpack(sizes->layer, cn->layer);
+        }
+
+        if (cn->has_padded) {
+            ngx_http_squash_digest_unpack(sizes->padded, cn->padded);
         }
 
         if (cn->served) {
@@ -227,7 +236,18 @@ ngx_http_squash_cache_put(ngx_shm_zone_t *zone, const char *digest,
     }
 
     if (sizes->estimate) {
+        if (cn->estimate != sizes->estimate) {
+            /* the digest was of another size */
+            cn->has_padded = 0;
+        }
+
         cn->estimate = sizes->estimate;
+    }
+
+    if (sizes->padded[0]
+        && ngx_http_squash_digest_pack(cn->padded, sizes->padded) == NGX_OK)
+    {
+        cn->has_padded = 1;
     }
 
     if (sizes->layer[0]
@@ -245,6 +265,7 @@ ngx_http_squash_cache_put(ngx_shm_zone_t *zone, const char *digest,
     if (sizes->count) {
         cn->count = 1;
         cn->estimate = 0;
+        cn->has_padded = 0;
     }
 
     if (sizes->stale) {

@@ -226,8 +226,8 @@ test_job_pull(void **state)
     /* the layer's digest first */
     assert_int_equal(squash_job_documents(&j, "team/app", 8, 0, 2048),
                      SQUASH_ERROR);
-    assert_int_equal(squash_job_set_diff_id(&j, "sha256:x"), SQUASH_ERROR);
-    assert_int_equal(squash_job_set_diff_id(&j, ZERO_DIGEST), SQUASH_OK);
+    assert_int_equal(squash_job_set_diff_id(&j, "sha256:x", 1), SQUASH_ERROR);
+    assert_int_equal(squash_job_set_diff_id(&j, ZERO_DIGEST, 1), SQUASH_OK);
 
     assert_int_equal(squash_job_documents(&j, "team/app", 8, 0, 2048),
                      SQUASH_OK);
@@ -314,6 +314,27 @@ test_job_bare_layer(void **state)
     assert_int_equal(squash_sha256_digest(block, sizeof(block), d),
                      SQUASH_OK);
     assert_string_equal(j.diff_id, d);
+    squash_job_free(&j);
+
+    /* a digest given to check: what the bytes are, after */
+    assert_int_equal(squash_job_init(&j, 1 << 20, NULL, NULL), SQUASH_OK);
+    assert_int_equal(squash_job_start_layer(&j, sizeof(block)), SQUASH_OK);
+    assert_int_equal(squash_job_set_diff_id(&j, ZERO_DIGEST, 1), SQUASH_OK);
+    assert_int_equal(squash_job_layer_bytes(&j, block, sizeof(block), 1),
+                     SQUASH_OK);
+    assert_int_equal(squash_job_finish(&j), SQUASH_OK);
+    assert_string_equal(j.diff_id, d);
+    squash_job_free(&j);
+
+    /* a digest known (the size cache): the bytes are not hashed */
+    assert_int_equal(squash_job_init(&j, 1 << 20, NULL, NULL), SQUASH_OK);
+    assert_int_equal(squash_job_start_layer(&j, sizeof(block)), SQUASH_OK);
+    assert_int_equal(squash_job_set_diff_id(&j, ZERO_DIGEST, 0), SQUASH_OK);
+    assert_int_equal(squash_job_layer_bytes(&j, block, sizeof(block), 1),
+                     SQUASH_OK);
+    assert_int_equal(squash_job_layer_bytes(&j, block, 1, 1), SQUASH_ERROR);
+    assert_int_equal(squash_job_finish(&j), SQUASH_OK);
+    assert_string_equal(j.diff_id, ZERO_DIGEST);
     squash_job_free(&j);
 }
 
@@ -448,6 +469,7 @@ test_job_measure(void **state)
     assert_int_equal(squash_job_rewind(&j, &size), SQUASH_OK);
     assert_int_equal(size, sizeof(buf) + 1024);
     assert_string_equal(j.diff_id, want);
+    assert_true(j.digest_known);
 
     /* then the archive, as new: the same layer in exactly that size */
     assert_int_equal(j.layer_bytes, 0);
