@@ -51,6 +51,13 @@ END
     $block->set_value('config', $config) unless defined $block->config;
 });
 
+# the size's source, the padding and the digest of layer.tar
+our $DigestLog = <<'END';
+    log_format squash '$squash_size_source $squash_padding '
+                      '$squash_layer_digest $status';
+    squash_size_cache zone=sizes:1m;
+END
+
 no_shuffle();
 run_tests();
 
@@ -304,10 +311,8 @@ HEAD /squash/huge/v1
 
 
 === TEST 17: a warm download has layer.tar's digest from the size cache and does not hash it again, with padding
---- http_config
-    log_format squash '$squash_size_source $squash_padding '
-                      '$squash_layer_digest $status';
-    squash_size_cache zone=sizes:1m;
+--- http_config eval
+$::DigestLog
 --- request
 GET /squash/registry/five/v1
 --- squash_check: complete
@@ -321,10 +326,8 @@ GET /squash/registry/five/v1
 
 
 === TEST 18: and without: exact, whose counting pass makes the digest the archive keeps
---- http_config
-    log_format squash '$squash_size_source $squash_padding '
-                      '$squash_layer_digest $status';
-    squash_size_cache zone=sizes:1m;
+--- http_config eval
+$::DigestLog
 --- request
 GET /exact/registry/five/v1
 --- squash_check: complete
