@@ -561,15 +561,19 @@ ngx_http_squash_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 
     ctx = ngx_http_get_module_ctx(r->main, ngx_http_squash_module);
 
-    if (ctx == NULL || !ctx->header_sent
-        || (data == NGX_HTTP_SQUASH_VAR_DIGEST && ctx->job.diff_id[0] == '\0'))
-    {
+    if (ctx == NULL || !ctx->header_sent) {
         v->not_found = 1;
         return NGX_OK;
     }
 
     if (data == NGX_HTTP_SQUASH_VAR_DIGEST) {
         /* known at the header (the size cache, a counting pass) or after */
+
+        if (ctx->job.diff_id[0] == '\0') {
+            v->not_found = 1;
+            return NGX_OK;
+        }
+
         v->data = (u_char *) ctx->job.diff_id;
         v->len = SQUASH_DIGEST_LEN;
         v->valid = 1;
