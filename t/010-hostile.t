@@ -154,8 +154,8 @@ diff_id 1 is not a sha256 digest
 
 === TEST 10: a layer whose tar is not the config's diff_id: the transfer aborts
 Its size is known before its tar is read (the gzip trailer's), so the
-header goes out; the tar is checked when the layer ends (in a thread of
-the pool, in the suite's pass with squash_thread_pool).
+header goes out; the tar is checked when the layer ends (with
+squash_thread_pool, in the event loop from what the thread inflated).
 --- request
 GET /squash/hostile/wrongdiff/v1
 --- squash_check: incomplete

@@ -17,6 +17,9 @@ static int squash_layer_pass(squash_layer_t *l, const unsigned char **in,
     const unsigned char *in_end, int last, unsigned char **out,
     const unsigned char *out_end);
 static int squash_layer_verify(squash_layer_t *l);
+static int squash_layer_check_diff_id(squash_layer_t *l);
+static int squash_layer_hash(squash_layer_t *l, squash_sha256_t *sha,
+    const unsigned char *p, size_t n);
 
 
 static const unsigned char  squash_layer_zeros[SQUASH_TAR_BLOCK];
@@ -245,6 +248,7 @@ squash_layer_trust_diff_id(squash_layer_t *l)
 {
     if (l->want_digest && l->want_diff_id) {
         l->diff_trusted = 1;
+        l->diff_apart = 0;
     }
 }
 
@@ -259,12 +263,50 @@ squash_layer_hash_apart(squash_layer_t *l)
 int
 squash_layer_blob(squash_layer_t *l, const unsigned char *p, size_t n)
 {
-    if (n && squash_sha256_update(&l->blob_sha, p, n) != SQUASH_OK) {
+    return squash_layer_hash(l, &l->blob_sha, p, n);
+}
+
+
+void
+squash_layer_diff_apart(squash_layer_t *l)
+{
+    if (!l->diff_trusted && !l->kept) {
+        l->diff_apart = 1;
+    }
+}
+
+
+int
+squash_layer_diff(squash_layer_t *l, const unsigned char *p, size_t n)
+{
+    return squash_layer_hash(l, &l->diff_sha, p, n);
+}
+
+
+/* bytes the caller gives to a digest (l->err set when it fails) */
+
+static int
+squash_layer_hash(squash_layer_t *l, squash_sha256_t *sha,
+    const unsigned char *p, size_t n)
+{
+    if (n && squash_sha256_update(sha, p, n) != SQUASH_OK) {
         snprintf(l->err, SQUASH_ERRLEN, "sha256 failed");
         return SQUASH_ERROR;
     }
 
     return SQUASH_OK;
+}
+
+
+int
+squash_layer_diff_end(squash_layer_t *l)
+{
+    if (squash_sha256_final(&l->diff_sha, l->diff_id) != SQUASH_OK) {
+        snprintf(l->err, SQUASH_ERRLEN, "sha256 failed");
+        return SQUASH_ERROR;
+    }
+
+    return squash_layer_check_diff_id(l);
 }
 
 
@@ -381,19 +423,35 @@ squash_layer_run(squash_layer_t *l, const unsigned char **in,
         }
 
         start = *in;
+        n = l->scratch_size;
 
-        if (squash_decomp_run(&l->decomp, in, in_end, &l->sl,
-                              l->scratch + l->scratch_size)
+        if (l->diff_apart) {
+            if (l->tap == l->tap_end) {
+                /* the caller hashes what it was given first */
+                return SQUASH_OK;
+            }
+
+            if (n > (size_t) (l->tap_end - l->tap)) {
+                n = l->tap_end - l->tap;
+            }
+        }
+
+        if (squash_decomp_run(&l->decomp, in, in_end, &l->sl, l->scratch + n)
             != SQUASH_OK)
         {
             memcpy(l->err, l->decomp.err, SQUASH_ERRLEN);
             return SQUASH_ERROR;
         }
 
+        if (l->diff_apart) {
+            memcpy(l->tap, l->sp, l->sl - l->sp);
+            l->tap += l->sl - l->sp;
+        }
+
         if ((!l->blob_apart
              && squash_sha256_update(&l->blob_sha, start, *in - start)
                 != SQUASH_OK)
-            || (!l->diff_trusted
+            || (!l->diff_trusted && !l->diff_apart
                 && squash_sha256_update(&l->diff_sha, l->sp, l->sl - l->sp)
                    != SQUASH_OK))
         {
@@ -478,7 +536,7 @@ squash_layer_verify(squash_layer_t *l)
     char  digest[SQUASH_DIGEST_LEN + 1];
 
     if (squash_sha256_final(&l->blob_sha, digest) != SQUASH_OK
-        || (!l->diff_trusted && !l->kept
+        || (!l->diff_trusted && !l->kept && !l->diff_apart
             && squash_sha256_final(&l->diff_sha, l->diff_id) != SQUASH_OK))
     {
         snprintf(l->err, SQUASH_ERRLEN, "sha256 failed");
@@ -495,6 +553,18 @@ squash_layer_verify(squash_layer_t *l)
         return SQUASH_ERROR;
     }
 
+    if (l->diff_apart) {
+        /* the caller's, when it has hashed all the tar */
+        return SQUASH_OK;
+    }
+
+    return squash_layer_check_diff_id(l);
+}
+
+
+static int
+squash_layer_check_diff_id(squash_layer_t *l)
+{
     if (l->want_diff_id && strcmp(l->diff_id, l->want_diff_id) != 0) {
         snprintf(l->err, SQUASH_ERRLEN, "its tar is %s, not the diff_id %s "
                  "of the config", l->diff_id, l->want_diff_id);

@@ -49,6 +49,9 @@ typedef struct {
     squash_sha256_t        blob_sha;    /* of the blob as it came */
     squash_sha256_t        diff_sha;    /* of the uncompressed tar */
     char                   diff_id[SQUASH_DIGEST_LEN + 1];
+    /* squash_layer_diff_apart(): where the tar goes as it is inflated */
+    unsigned char         *tap;
+    unsigned char         *tap_end;
 
     /* a kept base layer: its blob goes out as it is (squash_keep_layers) */
     uint64_t               kept_size;
@@ -56,6 +59,7 @@ typedef struct {
     unsigned               kept:1;
     unsigned               diff_trusted:1;
     unsigned               blob_apart:1;
+    unsigned               diff_apart:1;
     unsigned               emitting:1;
     unsigned               post_pending:1;
     unsigned               refetch:1;
@@ -96,6 +100,27 @@ void squash_layer_trust_diff_id(squash_layer_t *l);
  */
 void squash_layer_hash_apart(squash_layer_t *l);
 int squash_layer_blob(squash_layer_t *l, const unsigned char *p, size_t n);
+
+/*
+ * The caller hashes the tar itself, possibly in another thread than the
+ * one that runs squash_layer_run(): before each run it gives room
+ * (squash_layer_tap()), the run copies there what it inflates and stops
+ * inflating when it is full (squash_layer_tap_full(), with more input or
+ * output space perhaps still to use), and the caller hashes those bytes
+ * (squash_layer_diff()), each once and in order.  SQUASH_DONE then says
+ * that the blob was checked; once the caller has hashed all the tar,
+ * squash_layer_diff_end() checks the diff_id.  Nothing is tapped for a
+ * trusted diff_id (squash_layer_trust_diff_id() before) or a kept layer.
+ */
+void squash_layer_diff_apart(squash_layer_t *l);
+int squash_layer_diff(squash_layer_t *l, const unsigned char *p, size_t n);
+int squash_layer_diff_end(squash_layer_t *l);
+
+#define squash_layer_tap(l, p, end)                                           \
+    ((l)->tap = (p), (l)->tap_end = (end))
+
+#define squash_layer_tap_full(l)                                              \
+    ((l)->diff_apart && (l)->tap == (l)->tap_end)
 
 /*
  * Returns SQUASH_OK when more input or output space is needed,

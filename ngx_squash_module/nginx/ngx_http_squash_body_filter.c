@@ -38,6 +38,8 @@ static ngx_int_t ngx_http_squash_blob_give(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_blob_take(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx, ngx_chain_t ***made);
+static ngx_int_t ngx_http_squash_blob_diff(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx, ngx_uint_t end);
 static ngx_buf_t *ngx_http_squash_blob_free_buf(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_blob_get_buf(ngx_http_request_t *r,
@@ -741,6 +743,12 @@ ngx_http_squash_blob_threaded(ngx_http_request_t *r,
             w->finished = 1;
         }
 
+        /* the tar the last task inflated, hashed while the next runs */
+
+        if (ngx_http_squash_blob_diff(r, ctx, 0) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
         /* what the last task made: hashed, in order, and sent */
 
         for (cl = made; cl; cl = next) {
@@ -786,13 +794,15 @@ ngx_http_squash_blob_threaded(ngx_http_request_t *r,
 
 /*
  * The next task: the input buffer's bytes, and up to half the output
- * buffers, so that the other half goes to the client meanwhile.
+ * buffers, so that the other half goes to the client meanwhile; the tar
+ * it inflates goes to the tap the event loop is not hashing.
  * NGX_DECLINED: no buffer is free (ctx->nomem).
  */
 
 static ngx_int_t
 ngx_http_squash_blob_give(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 {
+    size_t                       size;
     ngx_buf_t                   *b;
     ngx_uint_t                   n;
     ngx_http_squash_work_t      *w;
@@ -827,6 +837,22 @@ ngx_http_squash_blob_give(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
     w->pos = ctx->ib->pos;
     w->last = ctx->ib->last;
+
+    if (!ctx->lx.diff_apart) {
+        return NGX_OK;
+    }
+
+    size = ngx_http_squash_task_bufs(slcf) * slcf->bufs.size;
+
+    if (ctx->tap == NULL) {
+        ctx->tap = ngx_palloc(r->pool, 2 * size);
+        if (ctx->tap == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    w->tap = (ctx->tap_made == ctx->tap) ? ctx->tap + size : ctx->tap;
+    squash_layer_tap(&ctx->lx, w->tap, w->tap + size);
 
     return NGX_OK;
 }
@@ -888,11 +914,58 @@ ngx_http_squash_blob_take(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
         return NGX_ERROR;
     }
 
+    if (ctx->lx.diff_apart) {
+        /* a tap that work done here, in the event loop, left unhashed */
+
+        if (ngx_http_squash_blob_diff(r, ctx, 0) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        ctx->tap_made = w->tap;
+        ctx->tap_len = ctx->lx.tap - w->tap;
+
+        /* the tar's last bytes: then it is checked */
+
+        if (w->rc == SQUASH_DONE
+            && ngx_http_squash_blob_diff(r, ctx, 1) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
     if (w->rc == SQUASH_DONE) {
         ctx->blob_done = 1;
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * squash_thread_pool: the tar a task inflated, hashed in the event loop;
+ * end: all of it, and the diff_id is checked
+ */
+
+static ngx_int_t
+ngx_http_squash_blob_diff(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
+    ngx_uint_t end)
+{
+    size_t  n;
+
+    n = ctx->tap_len;
+    ctx->tap_len = 0;
+
+    if (squash_layer_diff(&ctx->lx, ctx->tap_made, n) == SQUASH_OK
+        && (!end || squash_layer_diff_end(&ctx->lx) == SQUASH_OK))
+    {
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "squash: layer %s: %s, aborting",
+                  ngx_http_squash_blob_of(ctx)->digest, ctx->lx.err);
+
+    return NGX_ERROR;
 }
 
 

@@ -575,9 +575,13 @@ ngx_http_squash_fetch_blob(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
     if (ctx->work) {
         /*
          * squash_thread_pool: the blob is hashed in the event loop as it
-         * comes, while a thread inflates it (ngx_http_squash_blob_absorb())
+         * comes, while a thread inflates it (ngx_http_squash_blob_absorb()),
+         * and so is the tar the thread inflated, while it inflates more
+         * (ngx_http_squash_blob_take())
          */
         squash_layer_hash_apart(&ctx->lx);
+        squash_layer_diff_apart(&ctx->lx);
+        ctx->tap_len = 0;
     }
 
     return ngx_http_squash_fetch(r, ctx, NGX_HTTP_SQUASH_SR_BLOB, "blobs",

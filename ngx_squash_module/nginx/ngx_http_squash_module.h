@@ -207,6 +207,8 @@ typedef struct {
     ngx_buf_t                 *out[NGX_HTTP_SQUASH_TASK_OUT];
     ngx_uint_t                 nout;
 
+    u_char                    *tap;             /* the tar inflated, from */
+
     /* written by the thread */
     int                        rc;              /* squash_layer_run()'s */
     int                        unfinished;      /* ended, yet not done */
@@ -283,6 +285,9 @@ typedef struct {
 #endif
     ngx_http_squash_work_t    *work;            /* NULL: in the event loop */
     ngx_buf_t                 *ib;              /* its input */
+    u_char                    *tap;             /* two, for the tar */
+    u_char                    *tap_made;        /* the one to hash */
+    size_t                     tap_len;
 
     /* main request output */
     ngx_chain_t               *main_free;

@@ -7,13 +7,13 @@
  * The body filter hashes the blob and copies it into the request's own
  * input buffer as it comes, and hands a task the bytes there and a few
  * empty output buffers (ngx_http_squash_work_t); a thread of the pool
- * inflates, parses and merges them, and hashes the tar
- * (squash_layer_run()), while the event loop reads on from the registry,
- * and hashes and sends what the previous task made.  When the task is
- * done, the request goes on as on a write event, as after a thread read
- * of the copy filter.  While a task is in flight the request is blocked
- * (r->main->blocked), so that its pool outlives the task even if the
- * client goes away.
+ * inflates, parses and merges them, and copies the tar it inflates to a
+ * tap (squash_layer_run()), while the event loop reads on from the
+ * registry, and hashes the tar and the output the previous task made and
+ * sends that output.  When the task is done, the request goes on as on a
+ * write event, as after a thread read of the copy filter.  While a task
+ * is in flight the request is blocked (r->main->blocked), so that its
+ * pool outlives the task even if the client goes away.
  */
 
 
@@ -135,6 +135,11 @@ ngx_http_squash_thread_work(ngx_http_squash_work_t *w)
         if (b->last == b->end) {
             o++;
             continue;
+        }
+
+        if (squash_layer_tap_full(w->lx)) {
+            /* the event loop hashes the tar inflated so far first */
+            break;
         }
 
         if (w->pos == w->last && w->end) {

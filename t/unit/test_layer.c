@@ -24,7 +24,7 @@ feed(squash_layer_t *l, const squash_bytes_t *blob, size_t in_step,
     size_t out_room, squash_bytes_t *out, char *err)
 {
     int                    rc;
-    unsigned char         *room, *o;
+    unsigned char         *room, *o, tap[37];
     const unsigned char   *p, *last, *end, *given;
 
     room = malloc(out_room);
@@ -43,9 +43,22 @@ feed(squash_layer_t *l, const squash_bytes_t *blob, size_t in_step,
             given = last;
         }
 
+        /* a tap of an odd size: the tar hashed by the caller, in pieces */
+        squash_layer_tap(l, tap, tap + sizeof(tap));
+
         o = room;
         rc = squash_layer_run(l, &p, last, last == end, &o, room + out_room);
         squash_bytes_append(out, room, o - room, 1 << 30);
+
+        if (l->diff_apart) {
+            assert_int_equal(squash_layer_diff(l, tap, l->tap - tap),
+                             SQUASH_OK);
+
+            if (rc == SQUASH_DONE && squash_layer_diff_end(l) != SQUASH_OK) {
+                rc = SQUASH_ERROR;
+            }
+        }
+
     } while (rc == SQUASH_OK);
 
     if (rc == SQUASH_ERROR) {
@@ -59,9 +72,13 @@ feed(squash_layer_t *l, const squash_bytes_t *blob, size_t in_step,
 }
 
 
-/* how a transformer checks: the diff_id trusted, the blob hashed apart */
-#define LAYER_TRUSTED  1
-#define LAYER_APART    2
+/*
+ * how a transformer checks: the diff_id trusted, the blob hashed apart,
+ * the tar hashed apart
+ */
+#define LAYER_TRUSTED     1
+#define LAYER_APART       2
+#define LAYER_DIFF_APART  4
 
 
 /* a transformer, over a merger of its own that the caller destroys */
@@ -83,6 +100,10 @@ layer_new(squash_layer_t *l, squash_comp_e kind, const char *digest,
 
     if (how & LAYER_APART) {
         squash_layer_hash_apart(l);
+    }
+
+    if (how & LAYER_DIFF_APART) {
+        squash_layer_diff_apart(l);
     }
 
     return m;
@@ -355,6 +376,73 @@ test_hash_apart(void **state)
 }
 
 
+/*
+ * The tar hashed by the caller from a tap (as a thread pool's event loop
+ * does with what a thread inflated): the same bytes and the same checks;
+ * the run stops when the tap is full, and the diff_id is the caller's to
+ * check
+ */
+
+static void
+test_diff_apart(void **state)
+{
+    char             err[SQUASH_ERRLEN], digest[SQUASH_DIGEST_LEN + 1],
+                     diff_id[SQUASH_DIGEST_LEN + 1],
+                     other[SQUASH_DIGEST_LEN + 1];
+    unsigned char    room[65536], tap[65536], *o;
+    squash_layer_t   l;
+    squash_bytes_t   tar, gz, out = { 0 };
+    squash_merger_t *m;
+    const unsigned char  *p;
+
+    (void) state;
+
+    entries_blobs(&tar, &gz, digest, diff_id);
+    assert_int_equal(squash_sha256_digest("x", 1, other), SQUASH_OK);
+
+    same_as_unchecked(&gz, digest, diff_id, LAYER_DIFF_APART);
+    same_as_unchecked(&gz, digest, diff_id, LAYER_APART | LAYER_DIFF_APART);
+
+    /* trusted: nothing is tapped, and another diff_id passes */
+    same_as_unchecked(&gz, digest, other, LAYER_TRUSTED | LAYER_DIFF_APART);
+
+    assert_int_equal(transform_checked(&gz, SQUASH_COMP_GZIP, digest, other,
+                                       LAYER_DIFF_APART, 7, 100, &out, err),
+                     SQUASH_ERROR);
+    assert_non_null(strstr(err, "not the diff_id"));
+    assert_non_null(strstr(err, diff_id));
+
+    /* a full tap: the run inflates nothing until the caller gives room */
+    m = layer_new(&l, SQUASH_COMP_GZIP, digest, diff_id, LAYER_DIFF_APART);
+    squash_layer_tap(&l, tap, tap);
+
+    p = gz.data;
+    o = room;
+    assert_int_equal(squash_layer_run(&l, &p, gz.data + gz.len, 1, &o,
+                                      room + sizeof(room)),
+                     SQUASH_OK);
+    assert_true(squash_layer_tap_full(&l));
+    assert_ptr_equal(o, room);
+
+    /* room for all of it, not hashed: the blob passes, the tar does not */
+    squash_layer_tap(&l, tap, tap + sizeof(tap));
+    assert_int_equal(squash_layer_run(&l, &p, gz.data + gz.len, 1, &o,
+                                      room + sizeof(room)),
+                     SQUASH_DONE);
+    assert_int_equal((size_t) (l.tap - tap), tar.len);
+    assert_memory_equal(tap, tar.data, tar.len);
+    assert_int_equal(squash_layer_diff_end(&l), SQUASH_ERROR);
+    assert_non_null(strstr(l.err, "not the diff_id"));
+
+    squash_layer_free(&l);
+    squash_merger_destroy(m);
+
+    squash_bytes_free(&tar);
+    squash_bytes_free(&gz);
+    squash_bytes_free(&out);
+}
+
+
 /* a kept layer's blob passes through as it is, checked when it ends */
 
 static int
@@ -467,6 +555,7 @@ unit_layer(void)
         cmocka_unit_test(test_trusted_diff_id),
         cmocka_unit_test(test_hash_apart),
         cmocka_unit_test(test_kept_apart),
+        cmocka_unit_test(test_diff_apart),
         cmocka_unit_test(test_kept),
     };
 
