@@ -6,9 +6,9 @@
 # series; 1,000 downloads under aio threads.  Usage: bench/edge.sh [RUNS
 # [PARTS]] (after ./build.sh), PARTS some of "single ttfb latency
 # concurrency tconcurrency aio pull" (all by default; tconcurrency is the
-# concurrency series with squash_thread_pool).  One nginx, one worker for the single-stream,
-# latency and first-byte figures, then two workers for the concurrency
-# series and the aio run.  Figures are ratios to igzip -dc of the same
+# concurrency series with squash_thread_pool, warm then cold).  One nginx,
+# one worker for the single-stream, latency and first-byte figures, then
+# two workers for the concurrency series and the aio run.  Figures are ratios to igzip -dc of the same
 # blobs; absolute times depend on the machine.
 #
 # Locations (all but the size cache and fallback as /squash/):
@@ -242,6 +242,10 @@ echo
 echo "==> concurrency (two workers), warm, fast clients, squash_thread_pool"
 for n in 1 8 32; do
     $LOAD streams "$URL/twarm/$IMG" "$n" "$WORK/logs/nginx.pid"
+done
+echo "==> the same, cold (every layer's tar hashed, from the pool's taps)"
+for n in 8 32; do
+    $LOAD streams "$URL/tcold/$IMG" "$n" "$WORK/logs/nginx.pid"
 done
 fi
 
