@@ -535,10 +535,7 @@ squash_layer_verify(squash_layer_t *l)
 {
     char  digest[SQUASH_DIGEST_LEN + 1];
 
-    if (squash_sha256_final(&l->blob_sha, digest) != SQUASH_OK
-        || (!l->diff_trusted && !l->kept && !l->diff_apart
-            && squash_sha256_final(&l->diff_sha, l->diff_id) != SQUASH_OK))
-    {
+    if (squash_sha256_final(&l->blob_sha, digest) != SQUASH_OK) {
         snprintf(l->err, SQUASH_ERRLEN, "sha256 failed");
         return SQUASH_ERROR;
     }
@@ -556,6 +553,10 @@ squash_layer_verify(squash_layer_t *l)
     if (l->diff_apart) {
         /* the caller's, when it has hashed all the tar */
         return SQUASH_OK;
+    }
+
+    if (!l->diff_trusted && !l->kept) {
+        return squash_layer_diff_end(l);
     }
 
     return squash_layer_check_diff_id(l);
