@@ -54,6 +54,8 @@ static ngx_int_t ngx_http_squash_blob_send(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
 static ngx_int_t ngx_http_squash_blob_finish(ngx_http_request_t *r,
     ngx_http_squash_ctx_t *ctx);
+static void ngx_http_squash_layer_failed(ngx_http_request_t *r,
+    ngx_http_squash_ctx_t *ctx);
 
 
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
@@ -472,9 +474,7 @@ ngx_http_squash_blob(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
             }
 
             if (rc == SQUASH_ERROR) {
-                ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                              "squash: layer %s: %s, aborting",
-                              blob->digest, ctx->lx.err);
+                ngx_http_squash_layer_failed(r, ctx);
                 goto failed;
             }
 
@@ -632,10 +632,7 @@ ngx_http_squash_blob_absorb(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
             /* the blob's digest: no task reads it before the blob ends */
 
             if (squash_layer_blob(&ctx->lx, b->pos, n) != SQUASH_OK) {
-                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                              "squash: layer %s: %s, aborting",
-                              ngx_http_squash_blob_of(ctx)->digest,
-                              ctx->lx.err);
+                ngx_http_squash_layer_failed(r, ctx);
                 return NGX_ERROR;
             }
 
@@ -905,10 +902,7 @@ ngx_http_squash_blob_take(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
                           ngx_http_squash_blob_of(ctx)->digest);
 
         } else {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "squash: layer %s: %s, aborting",
-                          ngx_http_squash_blob_of(ctx)->digest,
-                          ctx->lx.err);
+            ngx_http_squash_layer_failed(r, ctx);
         }
 
         return NGX_ERROR;
@@ -961,9 +955,7 @@ ngx_http_squash_blob_diff(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx,
         return NGX_OK;
     }
 
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "squash: layer %s: %s, aborting",
-                  ngx_http_squash_blob_of(ctx)->digest, ctx->lx.err);
+    ngx_http_squash_layer_failed(r, ctx);
 
     return NGX_ERROR;
 }
@@ -1164,10 +1156,7 @@ ngx_http_squash_blob_finish(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
 
     if (rc != SQUASH_DONE || out != room) {
         if (rc == SQUASH_ERROR) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "squash: layer %s: %s, aborting",
-                          ngx_http_squash_blob_of(ctx)->digest,
-                          ctx->lx.err);
+            ngx_http_squash_layer_failed(r, ctx);
         }
 
         return NGX_ERROR;
@@ -1176,6 +1165,17 @@ ngx_http_squash_blob_finish(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
     ctx->blob_done = 1;
 
     return NGX_OK;
+}
+
+
+static void
+ngx_http_squash_layer_failed(ngx_http_request_t *r, ngx_http_squash_ctx_t *ctx)
+{
+    /* the core's reason, with the layer it was found in */
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "squash: layer %s: %s, aborting",
+                  ngx_http_squash_blob_of(ctx)->digest, ctx->lx.err);
 }
 
 
