@@ -22,7 +22,9 @@
 #   /pcold/, /pwarm/   /cold/ and /squash/ with blobs through proxy_pass to
 #               docker-registry (proxy_buffering off, proxy_buffer_size 64k)
 #   /tcold/, /twarm/, /tpcold/, /tpwarm/   /cold/, /squash/, /pcold/ and
-#               /pwarm/ with squash_thread_pool (a pool of 4 threads)
+#               /pwarm/ with squash_thread_pool (a pool of 4 threads) and
+#               squash_buffers 4 256k (the pool's recommended buffers;
+#               SQUASH_BENCH_POOL_BUFFERS="4 64k" for the default)
 #   /aio/       bench/small.spec's image, blobs as files with aio threads
 #   /v2/        the registry API (squash_pull) through /_proxied/: skopeo
 #               copy from it cold (nginx restarted, its size cache empty)
@@ -43,6 +45,7 @@ REG_PORT=${SQUASH_BENCH_REGISTRY_PORT:-15100}
 LOAD="python3 $ROOT/bench/load.py"
 URL="http://127.0.0.1:$PORT"
 IMG=bench/edge/v1
+POOL_BUFS=${SQUASH_BENCH_POOL_BUFFERS:-4 256k}
 
 bench_image "$WORK" "$ROOT/bench/edge.spec"
 bench_image "$SMALL" "$ROOT/bench/small.spec"
@@ -91,11 +94,13 @@ start_nginx() {
             squash_size_cache off;
             squash_size_fallback smallest;
             squash_thread_pool squash;
+            squash_buffers $POOL_BUFS;
         }
         location ~ ^/twarm/(?<sq_name>.+)/(?<sq_ref>[^/]+)\$ {
             squash \$sq_name \$sq_ref;
             squash_registry /_registry;
             squash_thread_pool squash;
+            squash_buffers $POOL_BUFS;
         }
         location ~ ^/tpcold/(?<sq_name>.+)/(?<sq_ref>[^/]+)\$ {
             squash \$sq_name \$sq_ref;
@@ -103,11 +108,13 @@ start_nginx() {
             squash_size_cache off;
             squash_size_fallback smallest;
             squash_thread_pool squash;
+            squash_buffers $POOL_BUFS;
         }
         location ~ ^/tpwarm/(?<sq_name>.+)/(?<sq_ref>[^/]+)\$ {
             squash \$sq_name \$sq_ref;
             squash_registry /_proxied;
             squash_thread_pool squash;
+            squash_buffers $POOL_BUFS;
         }
         location ~ ^/cold/(?<sq_name>.+)/(?<sq_ref>[^/]+)\$ {
             squash \$sq_name \$sq_ref;
@@ -239,7 +246,8 @@ fi
 
 if part tconcurrency; then
 echo
-echo "==> concurrency (two workers), warm, fast clients, squash_thread_pool"
+echo "==> concurrency (two workers), warm, fast clients, squash_thread_pool," \
+     "squash_buffers $POOL_BUFS"
 for n in 1 8 32; do
     $LOAD streams "$URL/twarm/$IMG" "$n" "$WORK/logs/nginx.pid"
 done

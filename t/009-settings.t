@@ -426,9 +426,10 @@ squash: thread task
 
 
 
-=== TEST 19: squash_thread_pool with the recommended registry location
+=== TEST 19: squash_thread_pool with its recommended buffers (tasks of 512 KiB) and the recommended registry location
 --- squash_extra
 squash_thread_pool default;
+squash_buffers 4 256k;
 --- registry_extra
 proxy_buffering off;
 proxy_buffer_size 64k;
