@@ -4,12 +4,14 @@
 # warm, from files and through proxy_pass to docker-registry; time to first
 # byte; small requests during big downloads (fairness); the concurrency
 # series; 1,000 downloads under aio threads.  Usage: bench/edge.sh [RUNS
-# [PARTS]] (after ./build.sh), PARTS some of "single ttfb latency
+# [PARTS]] (after ./build.sh), PARTS some of "single ttfb latency cpu
 # concurrency tconcurrency aio pull" (all by default; tconcurrency is the
-# concurrency series with squash_thread_pool, warm then cold).  One nginx,
-# one worker for the single-stream, latency and first-byte figures, then
-# two workers for the concurrency series and the aio run.  Figures are ratios to igzip -dc of the same
-# blobs; absolute times depend on the machine.
+# concurrency series with squash_thread_pool, warm then cold; cpu, where
+# one download's CPU time goes: event loop, pool, registry, client).  One
+# nginx, one worker for the single-stream, latency, first-byte and CPU
+# figures, then two workers for the concurrency series and the aio run.
+# Figures are ratios to igzip -dc of the same blobs; absolute times depend
+# on the machine.
 #
 # Locations (all but the size cache and fallback as /squash/):
 #   /squash/    blobs as files, squash_size_cache: warm after the first
@@ -39,7 +41,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK="$ROOT/build/bench-edge"
 SMALL="$ROOT/build/bench-small"
 RUNS=${1:-3}
-PARTS=" ${2:-single ttfb latency concurrency tconcurrency aio pull} "
+PARTS=" ${2:-single ttfb latency cpu concurrency tconcurrency aio pull} "
 PORT=${SQUASH_BENCH_PORT:-8090}
 REG_PORT=${SQUASH_BENCH_REGISTRY_PORT:-15100}
 LOAD="python3 $ROOT/bench/load.py"
@@ -228,6 +230,17 @@ echo "squash_yield_after 1m:           $($LOAD latency "$URL/small" "$URL/yield1
 echo "squash_yield_after 0:            $($LOAD latency "$URL/small" "$URL/noyield/$IMG" 8)"
 echo "squash_thread_pool:              $($LOAD latency "$URL/small" "$URL/twarm/$IMG" 8)"
 
+fi
+
+if part cpu; then
+echo
+echo "==> where a download's time goes (one worker; CPU seconds, two runs)"
+for loc in cold squash pcold pwarm tcold twarm tpcold tpwarm; do
+    for _ in 1 2; do
+        echo "$loc: $($LOAD cpu "$URL/$loc/$IMG" "$WORK/logs/nginx.pid" \
+                      "$REG_PID")"
+    done
+done
 fi
 
 stop_nginx

@@ -17,6 +17,11 @@
 #                                    16 of WARM at 50 MB/s; as streams
 #   load.py many URL TOTAL AT_ONCE   TOTAL downloads, AT_ONCE at a time:
 #                                    how many were cut short
+#   load.py cpu URL PIDFILE [PID]    one download with one worker: its
+#                                    wall time, and the CPU time of the
+#                                    worker's event loop (main thread), of
+#                                    its other threads (a thread pool), of
+#                                    PID (the registry) and of curl
 #
 # A download counts as an error when curl fails (a transfer cut short is
 # curl's error 18) or gets fewer bytes than Content-Length.
@@ -163,6 +168,44 @@ def many(url, total, at_once):
                                          sum(1 for ok, _ in res if not ok)))
 
 
+def cpu_seconds(path):
+    """utime + stime of a /proc stat file, in seconds"""
+    try:
+        f = open(path).read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def threads_cpu(pid):
+    """the main thread's CPU seconds, and the other threads'"""
+    main, rest = 0.0, 0.0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        t = cpu_seconds("/proc/%d/task/%s/stat" % (pid, tid))
+        if int(tid) == pid:
+            main = t
+        else:
+            rest += t
+    return main, rest
+
+
+def cpu(url, pidfile, other):
+    pid = workers(pidfile)[0]
+    m0, r0 = threads_cpu(pid)
+    o0 = cpu_seconds("/proc/%d/stat" % other) if other else 0.0
+    t0 = time.monotonic()
+    p = subprocess.Popen(["curl", "-fsS", "-o", "/dev/null", url])
+    _, status, ru = os.wait4(p.pid, 0)
+    secs = time.monotonic() - t0
+    m1, r1 = threads_cpu(pid)
+    o1 = cpu_seconds("/proc/%d/stat" % other) if other else 0.0
+    c = ru.ru_utime + ru.ru_stime
+    total = (m1 - m0) + (r1 - r0) + (o1 - o0) + c
+    print("seconds=%.2f loop=%.2f threads=%.2f registry=%.2f curl=%.2f "
+          "cores=%.2f%s" % (secs, m1 - m0, r1 - r0, o1 - o0, c,
+                            total / secs, "" if status == 0 else " FAILED"))
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "ttfb":
@@ -177,6 +220,8 @@ def main():
         latency(args[0], args[1], int(args[2]))
     elif cmd == "many":
         many(args[0], int(args[1]), int(args[2]))
+    elif cmd == "cpu":
+        cpu(args[0], args[1], int(args[2]) if len(args) > 2 else 0)
     else:
         sys.exit("unknown command " + cmd)
 
