@@ -4,14 +4,19 @@
 # warm, from files and through proxy_pass to docker-registry; time to first
 # byte; small requests during big downloads (fairness); the concurrency
 # series; 1,000 downloads under aio threads.  Usage: bench/edge.sh [RUNS
-# [PARTS]] (after ./build.sh), PARTS some of "single ttfb latency cpu
-# concurrency tconcurrency aio pull" (all by default; tconcurrency is the
-# concurrency series with squash_thread_pool, warm then cold; cpu, where
-# one download's CPU time goes: event loop, pool, registry, client).  One
-# nginx, one worker for the single-stream, latency, first-byte and CPU
-# figures, then two workers for the concurrency series and the aio run.
-# Figures are ratios to igzip -dc of the same blobs; absolute times depend
-# on the machine.
+# [PARTS]] (after ./build.sh; bench/run.sh runs it all), PARTS some of
+# "single ttfb latency cpu concurrency tconcurrency aio pull" (all by
+# default; tconcurrency is the concurrency series with squash_thread_pool,
+# warm then cold; cpu, where one download's CPU time goes: event loop,
+# pool, registry, client).  One nginx, one worker for the single-stream,
+# latency, first-byte and CPU figures, then two workers for the
+# concurrency series and the aio run.  Figures are ratios to igzip -dc of
+# the same blobs; absolute times depend on the machine.  At the end,
+# bench/goals.py reads what the parts measured (WORK/edge.json and
+# WORK/results.txt) and prints each of issue 11's goals as met or not.
+#
+# Floors: igzip -dc (ISA-L), bench/inflate.c (zlib's inflate(), 64 KiB
+# buffers), gzip -dc and pigz -dc, of the same blobs.
 #
 # Locations (all but the size cache and fallback as /squash/):
 #   /squash/    blobs as files, squash_size_cache: warm after the first
@@ -51,6 +56,22 @@ POOL_BUFS=${SQUASH_BENCH_POOL_BUFFERS:-4 256k}
 
 bench_image "$WORK" "$ROOT/bench/edge.spec"
 bench_image "$SMALL" "$ROOT/bench/small.spec"
+
+gcc -O2 -std=gnu11 -o "$WORK/inflate" "$ROOT/bench/inflate.c" -lz
+
+# what the parts measure, for bench/goals.py: this run's only
+RESULTS="$WORK/results.txt"
+rm -f "$RESULTS" "$WORK/edge.json" "$WORK/pull.json"
+
+# record KEY PREFIX ARGS...: bench/load.py ARGS, its line printed after
+# PREFIX and kept under KEY; the run stops if it fails
+record() {
+    local key="$1" prefix="$2" out
+    shift 2
+    out=$($LOAD "$@")
+    echo "$prefix$out"
+    echo "$key $prefix$out" >>"$RESULTS"
+}
 
 for tool in igzip:isal pigz:pigz skopeo:skopeo docker-registry:docker-registry
 do
@@ -172,14 +193,7 @@ start_nginx() {
         }"
     # bench_nginx's trap stops nginx only: the registry too
     # shellcheck disable=SC2064
-    trap "kill $REG_PID 2>/dev/null; kill \$(cat '$WORK/logs/nginx.pid') 2>/dev/null || true" EXIT
-}
-
-stop_nginx() {
-    local pid
-    pid=$(cat "$WORK/logs/nginx.pid")
-    kill "$pid"
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    trap "kill $REG_PID 2>/dev/null; kill \$(cat '$WORK/logs/nginx.pid' 2>/dev/null) 2>/dev/null || true" EXIT
 }
 
 BENCH_WORKERS=1 start_nginx
@@ -199,6 +213,7 @@ echo "==> one stream (one worker)"
 rm -f "$WORK/skopeo.tar"
 hyperfine --runs "$RUNS" --warmup 1 --export-json "$WORK/edge.json" \
     -n "ISA-L floor (igzip -dc)" "cat $blobs | igzip -dc >/dev/null" \
+    -n "zlib inflate() (64 KiB buffers)" "cat $blobs | $WORK/inflate >/dev/null" \
     -n "gzip -dc" "cat $blobs | gzip -dc >/dev/null" \
     -n "pigz -dc" "cat $blobs | pigz -dc >/dev/null" \
     -n "files, cold (smallest)" "curl -fsS $URL/cold/$IMG -o /dev/null" \
@@ -218,17 +233,21 @@ if part ttfb; then
 echo
 echo "==> time to first byte, median of 5 (seconds)"
 for loc in cold squash count pcold pwarm tcold twarm tpcold tpwarm; do
-    echo "$loc: $($LOAD ttfb "$URL/$loc/$IMG" 5)"
+    record "ttfb-$loc" "$loc: " ttfb "$URL/$loc/$IMG" 5
 done
 fi
 
 if part latency; then
 echo
 echo "==> a 4 KB request in a loop during 8 downloads (one worker)"
-echo "squash_yield_after 256k (default): $($LOAD latency "$URL/small" "$URL/squash/$IMG" 8)"
-echo "squash_yield_after 1m:           $($LOAD latency "$URL/small" "$URL/yield1m/$IMG" 8)"
-echo "squash_yield_after 0:            $($LOAD latency "$URL/small" "$URL/noyield/$IMG" 8)"
-echo "squash_thread_pool:              $($LOAD latency "$URL/small" "$URL/twarm/$IMG" 8)"
+record latency-squash "squash_yield_after 256k (default): " \
+    latency "$URL/small" "$URL/squash/$IMG" 8
+record latency-yield1m "squash_yield_after 1m:           " \
+    latency "$URL/small" "$URL/yield1m/$IMG" 8
+record latency-noyield "squash_yield_after 0:            " \
+    latency "$URL/small" "$URL/noyield/$IMG" 8
+record latency-twarm "squash_thread_pool:              " \
+    latency "$URL/small" "$URL/twarm/$IMG" 8
 
 fi
 
@@ -243,7 +262,7 @@ for loc in cold squash pcold pwarm tcold twarm tpcold tpwarm; do
 done
 fi
 
-stop_nginx
+bench_stop_nginx "$WORK"
 BENCH_WORKERS=2 start_nginx
 curl -fsS "$URL/squash/$IMG" -o /dev/null
 
@@ -251,10 +270,12 @@ if part concurrency; then
 echo
 echo "==> concurrency (two workers), warm, fast clients"
 for n in 1 8 32 64; do
-    $LOAD streams "$URL/squash/$IMG" "$n" "$WORK/logs/nginx.pid"
+    record streams-squash "" streams "$URL/squash/$IMG" "$n" \
+        "$WORK/logs/nginx.pid"
 done
 echo "==> 64 at once: 32 warm, 16 cold, 16 slow (curl --limit-rate 50M)"
-$LOAD mix "$URL/squash/$IMG" "$URL/cold/$IMG" "$WORK/logs/nginx.pid"
+record streams-mix "" mix "$URL/squash/$IMG" "$URL/cold/$IMG" \
+    "$WORK/logs/nginx.pid"
 fi
 
 if part tconcurrency; then
@@ -262,18 +283,20 @@ echo
 echo "==> concurrency (two workers), warm, fast clients, squash_thread_pool," \
      "squash_buffers $POOL_BUFS"
 for n in 1 8 32; do
-    $LOAD streams "$URL/twarm/$IMG" "$n" "$WORK/logs/nginx.pid"
+    record streams-twarm "" streams "$URL/twarm/$IMG" "$n" \
+        "$WORK/logs/nginx.pid"
 done
 echo "==> the same, cold (every layer's tar hashed, from the pool's taps)"
 for n in 8 32; do
-    $LOAD streams "$URL/tcold/$IMG" "$n" "$WORK/logs/nginx.pid"
+    record streams-tcold "" streams "$URL/tcold/$IMG" "$n" \
+        "$WORK/logs/nginx.pid"
 done
 fi
 
 if part aio; then
 echo
 echo "==> aio threads: 1,000 downloads of bench/small, 32 at a time"
-$LOAD many "$URL/aio/bench/small/v1" 1000 32
+record aio "" many "$URL/aio/bench/small/v1" 1000 32
 fi
 
 if part pull; then
@@ -297,3 +320,7 @@ hyperfine --runs "$RUNS" --export-json "$WORK/pull.json" \
 bench_ratios "$WORK/pull.json"
 rm -rf "$OUT"
 fi
+
+echo
+echo "==> issue 11's goals, as measured in this run"
+python3 "$ROOT/bench/goals.py" "$WORK" "$POOL_BUFS"

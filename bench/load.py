@@ -7,8 +7,15 @@
 #                                    (median, seconds), RUNS in turn
 #   load.py streams URL N PIDFILE [RATE]
 #                                    N downloads at once (curl --limit-rate
-#                                    RATE if given): seconds, aggregate
-#                                    MB/s, errors, the workers' peak RSS
+#                                    RATE if given) from fresh workers
+#                                    (nginx reloaded first; its size cache
+#                                    stays): seconds, aggregate MB/s,
+#                                    errors, the most a worker's anonymous
+#                                    memory grew (RssAnon: heap, pools,
+#                                    buffers, not code pages), and that
+#                                    over the streams that worker served
+#                                    (split: the most client connections
+#                                    each worker held at once, from ss)
 #   load.py latency SMALL BIG N      N downloads of BIG at once, and SMALL
 #                                    requested in a loop meanwhile, one
 #                                    connection each (a socket, not curl):
@@ -28,6 +35,8 @@
 
 import concurrent.futures
 import os
+import re
+import signal
 import socket
 import statistics
 import subprocess
@@ -72,6 +81,19 @@ def workers(pidfile):
     return [int(p) for p in out]
 
 
+def fresh_workers(pidfile):
+    """nginx reloaded (SIGHUP): new workers, none of the old left"""
+    old = set(workers(pidfile))
+    os.kill(int(open(pidfile).read().strip()), signal.SIGHUP)
+    for _ in range(300):
+        time.sleep(0.1)
+        now = set(workers(pidfile))
+        if len(now) == len(old) and not now & old:
+            time.sleep(0.5)     # the new workers' start-up done
+            return
+    sys.exit("nginx was not reloaded")
+
+
 def rss_kb(pid, key):
     try:
         for line in open("/proc/%d/status" % pid):
@@ -82,18 +104,38 @@ def rss_kb(pid, key):
     return 0
 
 
+def clients(port):
+    """established client connections to PORT, by the pid holding them"""
+    out = subprocess.run(["ss", "-Htnp", "state", "established",
+                          "sport = :%d" % port],
+                         capture_output=True, text=True).stdout
+    held = {}
+    for pid in re.findall(r"pid=(\d+)", out):
+        held[int(pid)] = held.get(int(pid), 0) + 1
+    return held
+
+
 def streams(urls, pidfile):
     """urls: (url, rate) a download"""
+    fresh_workers(pidfile)
     pids = workers(pidfile)
-    base = {p: rss_kb(p, "VmRSS") for p in pids}
+    port = urllib.parse.urlsplit(urls[0][0]).port or 80
+    base = {p: rss_kb(p, "RssAnon") for p in pids}
     peak = dict(base)
+    split = dict.fromkeys(pids, 0)
     done = threading.Event()
     n = len(urls)
 
     def sample():
+        i = 0
         while not done.is_set():
             for p in pids:
-                peak[p] = max(peak[p], rss_kb(p, "VmRSS"))
+                peak[p] = max(peak[p], rss_kb(p, "RssAnon"))
+            if i % 10 == 0:
+                held = clients(port)
+                for p in pids:
+                    split[p] = max(split[p], held.get(p, 0))
+            i += 1
             time.sleep(0.05)
 
     t = threading.Thread(target=sample)
@@ -108,10 +150,15 @@ def streams(urls, pidfile):
     errors = sum(1 for ok, _ in res if not ok)
     total = sum(size for _, size in res)
     grow = max(peak[p] - base[p] for p in pids) if pids else 0
-    per = grow / max(1, -(-n // max(1, len(pids))))
+    # a worker's growth over the streams it held (a worker the sampling
+    # saw none on: over as many as an even split would give it)
+    even = -(-n // max(1, len(pids)))
+    per = max((peak[p] - base[p]) / (split[p] or even) for p in pids) \
+        if pids else 0
     print("streams=%d seconds=%.2f aggregate_MBps=%.1f errors=%d "
-          "peak_rss_growth_kb=%d per_stream_kb=%.0f"
-          % (n, secs, total / secs / 1e6, errors, grow, per))
+          "split=%s peak_rss_growth_kb=%d per_stream_kb=%.0f"
+          % (n, secs, total / secs / 1e6, errors,
+             "/".join(str(split[p]) for p in pids), grow, per))
 
 
 def latency(small, big, n):

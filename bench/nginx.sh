@@ -7,7 +7,7 @@
 # BENCH_WORKERS) with the module built in build/, serving /squash/ from
 # that image laid out like the registry API under WORK/image/registry
 # (HTTP and SERVER: more configuration for those blocks), and stops it
-# when the script exits.
+# when the script exits; bench_stop_nginx WORK stops it before.
 
 bench_image() {
     local work="$1" root spec
@@ -92,5 +92,12 @@ CONF
     /usr/sbin/nginx -p "$work" -c "$work/conf/nginx.conf" \
         -e "$work/logs/error.log"
     # shellcheck disable=SC2064
-    trap "kill \"\$(cat '$work/logs/nginx.pid')\" 2>/dev/null || true" EXIT
+    trap "kill \"\$(cat '$work/logs/nginx.pid' 2>/dev/null)\" 2>/dev/null || true" EXIT
+}
+
+bench_stop_nginx() {
+    local pid
+    pid=$(cat "$1/logs/nginx.pid")
+    kill "$pid"
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
 }

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Copyright (C) 2026 The ngx_squash authors
 # Benchmarks of ngx_squash against baselines run side by side on this
-# machine.  Usage: bench/run.sh [RUNS]   (after ./build.sh)
+# machine, all of them in one run.  Usage: bench/run.sh [RUNS]   (after
+# ./build.sh; RUNS hyperfine runs a command, 3 by default)
+#
+# First bench/image.spec's image (400 MiB of tar), blobs as files:
 #
 #   inflate floor   gzip -dc of every layer blob to /dev/null (what any
 #                   squasher must at least do)
@@ -13,7 +16,13 @@
 #                   (blobs as files), to /dev/null
 #
 # Figures are reported as ratios to the inflate floor, with hyperfine's
-# means; absolute times depend on the machine.
+# means; absolute times depend on the machine.  Then bench/edge.sh RUNS
+# (every part: bench/edge.spec's image of 1.16 GB of tar, cold and warm,
+# from files and through proxy_pass to docker-registry, with and without a
+# thread pool, the floors, skopeo copy, first byte, fairness, the
+# concurrency series, aio threads, the registry API), which ends with
+# issue 11's goals as met or not (bench/goals.py).  About 25 minutes on
+# two cores with RUNS=3.
 
 set -euo pipefail
 
@@ -23,7 +32,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD="$ROOT/build"
 WORK="$BUILD/bench"
-RUNS=${1:-5}
+RUNS=${1:-3}
 PORT=${SQUASH_BENCH_PORT:-8090}
 
 bench_image "$WORK"
@@ -42,3 +51,7 @@ hyperfine --runs "$RUNS" --warmup 1 --export-json "$WORK/results.json" \
     -n "ngx_squash" "curl -fsS http://127.0.0.1:$PORT/squash/bench/app/v1 -o /dev/null"
 
 bench_ratios "$WORK/results.json"
+bench_stop_nginx "$WORK"
+
+echo
+"$ROOT/bench/edge.sh" "$RUNS"
