@@ -10,12 +10,13 @@
 #                                    RATE if given) from fresh workers
 #                                    (nginx reloaded first; its size cache
 #                                    stays): seconds, aggregate MB/s,
-#                                    errors, the most a worker's anonymous
-#                                    memory grew (RssAnon: heap, pools,
-#                                    buffers, not code pages), and that
-#                                    over the streams that worker served
-#                                    (split: the most client connections
-#                                    each worker held at once, from ss)
+#                                    errors, each worker's peak anonymous
+#                                    memory (RssAnon: heap, pools,
+#                                    buffers, not code pages), the most a
+#                                    worker's grew, and that over the
+#                                    streams that worker served (split:
+#                                    the most client connections each
+#                                    worker held at once, from ss)
 #   load.py latency SMALL BIG N      N downloads of BIG at once, and SMALL
 #                                    requested in a loop meanwhile, one
 #                                    connection each (a socket, not curl):
@@ -156,9 +157,10 @@ def streams(urls, pidfile):
     per = max((peak[p] - base[p]) / (split[p] or even) for p in pids) \
         if pids else 0
     print("streams=%d seconds=%.2f aggregate_MBps=%.1f errors=%d "
-          "split=%s peak_rss_growth_kb=%d per_stream_kb=%.0f"
+          "split=%s peak_rss_kb=%s peak_rss_growth_kb=%d per_stream_kb=%.0f"
           % (n, secs, total / secs / 1e6, errors,
-             "/".join(str(split[p]) for p in pids), grow, per))
+             "/".join(str(split[p]) for p in pids),
+             "/".join(str(peak[p]) for p in pids), grow, per))
 
 
 def latency(small, big, n):
