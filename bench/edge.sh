@@ -256,8 +256,8 @@ echo
 echo "==> where a download's time goes (one worker; CPU seconds, two runs)"
 for loc in cold squash pcold pwarm tcold twarm tpcold tpwarm; do
     for _ in 1 2; do
-        echo "$loc: $($LOAD cpu "$URL/$loc/$IMG" "$WORK/logs/nginx.pid" \
-                      "$REG_PID")"
+        record "cpu-$loc" "$loc: " cpu "$URL/$loc/$IMG" \
+            "$WORK/logs/nginx.pid" "$REG_PID"
     done
 done
 fi
