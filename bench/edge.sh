@@ -16,7 +16,11 @@
 # WORK/results.txt) and prints each of issue 11's goals as met or not.
 #
 # Floors: igzip -dc (ISA-L), bench/inflate.c (zlib's inflate(), 64 KiB
-# buffers), gzip -dc and pigz -dc, of the same blobs.
+# buffers), gzip -dc and pigz -dc, of the same blobs; and bench/floor.c,
+# what a download must compute on one core (the blobs' SHA-256 and ISA-L
+# inflate; cold, the two SHA-256 passes of the tar too), under the module
+# without a pool.  The single part ends with bench/hashrate.c: SHA-256 on
+# 1, 2 and 4 streams interleaved, and ISA-L's CRC-32.
 #
 # Locations (all but the size cache and fallback as /squash/):
 #   /squash/    blobs as files, squash_size_cache: warm after the first
@@ -58,6 +62,9 @@ bench_image "$WORK" "$ROOT/bench/edge.spec"
 bench_image "$SMALL" "$ROOT/bench/small.spec"
 
 gcc -O2 -std=gnu11 -o "$WORK/inflate" "$ROOT/bench/inflate.c" -lz
+gcc -O2 -std=gnu11 -o "$WORK/floor" "$ROOT/bench/floor.c" -lisal -lcrypto
+gcc -O2 -std=gnu11 -o "$WORK/hashrate" "$ROOT/bench/hashrate.c" -lisal \
+    -lcrypto
 
 # what the parts measure, for bench/goals.py: this run's only
 RESULTS="$WORK/results.txt"
@@ -214,6 +221,8 @@ rm -f "$WORK/skopeo.tar"
 hyperfine --runs "$RUNS" --warmup 1 --export-json "$WORK/edge.json" \
     -n "ISA-L floor (igzip -dc)" "cat $blobs | igzip -dc >/dev/null" \
     -n "zlib inflate() (64 KiB buffers)" "cat $blobs | $WORK/inflate >/dev/null" \
+    -n "one core's floor, warm (bench/floor.c)" "$WORK/floor warm $blobs >/dev/null" \
+    -n "one core's floor, cold (bench/floor.c)" "$WORK/floor cold $blobs >/dev/null" \
     -n "gzip -dc" "cat $blobs | gzip -dc >/dev/null" \
     -n "pigz -dc" "cat $blobs | pigz -dc >/dev/null" \
     -n "files, cold (smallest)" "curl -fsS $URL/cold/$IMG -o /dev/null" \
@@ -227,6 +236,9 @@ hyperfine --runs "$RUNS" --warmup 1 --export-json "$WORK/edge.json" \
     -n "proxy_pass, warm, thread pool" "curl -fsS $URL/tpwarm/$IMG -o /dev/null" \
     -n "skopeo copy to docker-archive" "rm -f $WORK/skopeo.tar; skopeo copy --quiet --src-tls-verify=false docker://127.0.0.1:$REG_PORT/bench/edge:v1 docker-archive:$WORK/skopeo.tar"
 bench_ratios "$WORK/edge.json"
+echo
+echo "==> how fast one core checks bytes (bench/hashrate.c)"
+"$WORK/hashrate"
 fi
 
 if part ttfb; then

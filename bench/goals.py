@@ -18,6 +18,8 @@ import sys
 # bench/edge.sh's hyperfine names
 SINGLE = {
     "igzip": "ISA-L floor (igzip -dc)",
+    "fwarm": "one core's floor, warm (bench/floor.c)",
+    "fcold": "one core's floor, cold (bench/floor.c)",
     "cold": "files, cold (smallest)",
     "squash": "files, warm",
     "pcold": "proxy_pass, cold (smallest)",
@@ -171,6 +173,34 @@ def main():
     print("|---|---|---|")
     for goal, measured, verdict in rows:
         print("| %s | %s | %s |" % (goal, measured, verdict))
+
+    floors(means)
+
+
+def floors(means):
+    """Not goals: the module without a pool against what its download must
+    compute on one core (bench/floor.c), and that floor's own cold/warm."""
+
+    if "fcold" not in means or "fwarm" not in means:
+        return
+
+    print()
+    print("One core's floor (bench/floor.c: the blobs' SHA-256 and ISA-L"
+          " inflate; cold also hashes the tar for the diff_ids and for"
+          " layer.tar), not a goal:")
+    print()
+    print("| | floor | measured | ratio |")
+    print("|---|---|---|---|")
+    print("| floor, cold ÷ warm | %.2f s / %.2f s | | %.2f |"
+          % (means["fcold"], means["fwarm"], means["fcold"] / means["fwarm"]))
+    for loc, what, floor in (("pcold", "proxy_pass, cold", "fcold"),
+                             ("pwarm", "proxy_pass, warm", "fwarm"),
+                             ("cold", "files, cold", "fcold"),
+                             ("squash", "files, warm", "fwarm")):
+        if loc in means:
+            print("| %s, no pool | %.2f s | %.2f s | %.2f |"
+                  % (what, means[floor], means[loc],
+                     means[loc] / means[floor]))
 
 
 if __name__ == "__main__":

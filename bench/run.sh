@@ -21,7 +21,7 @@
 # from files and through proxy_pass to docker-registry, with and without a
 # thread pool, the floors, skopeo copy, first byte, fairness, the
 # concurrency series, aio threads, the registry API), which ends with
-# issue 11's goals as met or not (bench/goals.py).  About 21 minutes on
+# issue 11's goals as met or not (bench/goals.py).  About 22 minutes on
 # two cores with RUNS=3, more the first time (the images are made).
 
 set -euo pipefail
