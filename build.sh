@@ -185,6 +185,11 @@ do_build_tests() {
         -USQUASH_HAVE_ISAL -lcmocka $CORE_LIBS
     build_c "$BUILD/squash-tarlist" "$ROOT/t/diff/tarlist.c" \
         "$CORE/squash_tar_reader.c" -- -lcrypto
+    # the gzip reader, with ISA-L and with zlib, for t/diff/run
+    build_c "$BUILD/squash-gzlist" "$ROOT/t/diff/gzlist.c" \
+        "$CORE/squash_decomp.c" -- -lisal -lz -lzstd -lcrypto
+    build_c "$BUILD/squash-gzlist-zlib" "$ROOT/t/diff/gzlist.c" \
+        "$CORE/squash_decomp.c" -- -USQUASH_HAVE_ISAL -lz -lzstd -lcrypto
     # shellcheck disable=SC2086
     build_c "$BUILD/squash-fuzz-merged" "$ROOT/t/fuzz/fuzz_merge.c" \
         "${core[@]}" -- -DSQUASH_FUZZ_MAIN $CORE_LIBS
@@ -196,6 +201,18 @@ do_build_tests() {
         clang -g -O1 -fsanitize=fuzzer,address -I"$CORE" \
             -o "$BUILD/fuzz-merge" "$ROOT/t/fuzz/fuzz_merge.c" "${core[@]}" \
             $CORE_LIBS
+    fi
+    # the decompressor, with ISA-L and with zlib
+    if [ "$BUILD/fuzz-decomp" -ot "$ROOT/t/fuzz/fuzz_decomp.c" ] \
+        || [ -n "$(find "$CORE" -newer "$BUILD/fuzz-decomp" 2>/dev/null)" ]
+    then
+        say "compiling fuzz-decomp"
+        clang -g -O1 -fsanitize=fuzzer,address -DSQUASH_HAVE_ISAL=1 \
+            -I"$CORE" -o "$BUILD/fuzz-decomp" "$ROOT/t/fuzz/fuzz_decomp.c" \
+            "$CORE/squash_decomp.c" -lisal -lz -lzstd
+        clang -g -O1 -fsanitize=fuzzer,address -I"$CORE" \
+            -o "$BUILD/fuzz-decomp-zlib" "$ROOT/t/fuzz/fuzz_decomp.c" \
+            "$CORE/squash_decomp.c" -lz -lzstd
     fi
 }
 

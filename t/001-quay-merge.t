@@ -290,7 +290,7 @@ GET /squash/quay/case24/latest
 --- error_code: 502
 --- response_body_like: 502 Bad Gateway
 --- error_log eval
-qr/squash: counting ".*": inflate(?:\(\))? failed: (?:-3: )?incorrect header check/
+qr/squash: counting ".*": gzip member 1: incorrect header check/
 --- no_error_log
 [alert]
 

@@ -11,7 +11,8 @@ use SquashTest;
 
 # --- registry: files (the hostile fixtures, the default), stall (a
 # registry that stalls after its headers, proxy_read_timeout 1s; with
-# proxy_buffering off, or on: stall-buffered) or
+# proxy_buffering off, or on: stall-buffered), dribble (the hostile
+# fixtures 5 bytes at a time, proxy_buffering off) or
 # docker (docker-registry); --- hostname: what squash_hostname says
 my %registry = (
     files => 'alias $TEST_NGINX_FIXTURES/hostile/registry/;',
@@ -21,6 +22,8 @@ my %registry = (
     'stall-buffered' => 'proxy_pass http://127.0.0.1:$TEST_NGINX_STALL_PORT/;
         proxy_read_timeout 1s;',
     docker => 'proxy_pass http://127.0.0.1:$TEST_NGINX_REGISTRY_PORT/;
+        proxy_buffering off;',
+    dribble => 'proxy_pass http://127.0.0.1:$TEST_NGINX_STALL_PORT/dribble/;
         proxy_buffering off;',
 );
 
@@ -243,3 +246,40 @@ HEAD /squash/hostile/million/v1
 --- no_error_log
 [error]
 --- timeout: 120
+
+
+
+=== TEST 18: a gzip header with FHCRC, as Go reads it, in pieces
+The module reads a gzip member's header itself, with either inflater: the
+header's CRC16 is checked.  ISA-L refused a right one when the header came
+in more than one piece (as a registry's packets may cut it): the registry
+here sends 5 bytes at a time.  The squashed tree is umoci's.
+--- registry: dribble
+--- request
+GET /squash/hostile/gzhcrc/v1
+--- squash_check: complete
+--- squash_same_as_umoci: hostile hostile/gzhcrc:v1
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 19: a gzip header with FEXTRA, and a FNAME and FCOMMENT of 511 bytes
+--- registry: dribble
+--- request
+GET /squash/hostile/gzfields/v1
+--- squash_check: complete
+--- squash_same_as_umoci: hostile hostile/gzfields:v1
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 20: a gzip file name of 512 bytes, which Go refuses: the transfer aborts
+--- request
+GET /squash/hostile/gzname/v1
+--- squash_check: incomplete
+--- error_log eval
+qr/squash: layer sha256:[0-9a-f]{64}: gzip member 1: file name over 511 bytes, aborting/

@@ -20,6 +20,9 @@
  *   compression gzip|none|zstd   for the layers that follow
  *   compression gzip-split N  gzip in two members, the first holding N
  *                             bytes of tar (an ISIZE that lies)
+ *   compression gzip-header [hcrc] [extra=N] [name=N] [comment=N]
+ *                             gzip whose header has an FHCRC, or an
+ *                             FEXTRA, FNAME or FCOMMENT of N bytes
  *   env K=V | cmd ARG... | entrypoint ARG... | workdir DIR | user U
  *   config-set KEY JSON       any key of the config's "config" object
  *   layer                     starts a layer
@@ -80,6 +83,8 @@ typedef struct {
     int             literal;
     int             mtcomp;     /* what the media type says */
     long long       split;      /* gzip: end the first member here */
+    gz_header       gzh;        /* gzip-header: its fields */
+    unsigned char  *gzfields;
     long long       raw_total;
     long long       desc_size;  /* the descriptor's size, if it lies */
     char           *diff_id;    /* the config's diff_id, if it lies */
@@ -95,6 +100,8 @@ typedef struct {
     int             docker;
     int             comp;
     long long       split;
+    int             gzhcrc;     /* gzip-header: FHCRC, and the lengths */
+    long            gzlen[3];   /* of FEXTRA, FNAME, FCOMMENT (-1: none) */
     int             gnu;
     json_t         *cfg;        /* the "config" object */
     json_t         *layers;     /* descriptors */
@@ -299,6 +306,33 @@ layer_begin(image_t *im, int literal)
     if (l->comp == 1) {
         /* mtime 0 in the gzip header: reproducible blobs */
         deflateInit2(&l->zs, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY);
+
+        if (im->gzhcrc || im->gzlen[0] >= 0 || im->gzlen[1] >= 0
+            || im->gzlen[2] >= 0)
+        {
+            /* one buffer of 'f' for all three fields, NUL-ended */
+            l->gzfields = malloc(65536 + 1);
+            memset(l->gzfields, 'f', 65536);
+            l->gzfields[65536] = '\0';
+
+            l->gzh.hcrc = im->gzhcrc;
+            l->gzh.os = 255;
+
+            if (im->gzlen[0] >= 0) {
+                l->gzh.extra = l->gzfields;
+                l->gzh.extra_len = (uInt) im->gzlen[0];
+            }
+
+            if (im->gzlen[1] >= 0) {
+                l->gzh.name = l->gzfields + 65536 - im->gzlen[1];
+            }
+
+            if (im->gzlen[2] >= 0) {
+                l->gzh.comment = l->gzfields + 65536 - im->gzlen[2];
+            }
+
+            deflateSetHeader(&l->zs, &l->gzh);
+        }
     } else if (l->comp == 2) {
         l->zc = ZSTD_createCCtx();
     }
@@ -361,6 +395,7 @@ layer_end(image_t *im)
 
     if (l->comp == 1) {
         deflateEnd(&l->zs);
+        free(l->gzfields);
     } else if (l->comp == 2) {
         ZSTD_freeCCtx(l->zc);
     }
@@ -943,6 +978,7 @@ write_index(char *p)
 int
 main(int argc, char **argv)
 {
+    int       i;
     char      line[65536], path[4096], *p, *cmd, *w;
     FILE     *spec, *f;
     image_t   im;
@@ -993,6 +1029,8 @@ main(int argc, char **argv)
             snprintf(im.name, sizeof(im.name), "%s", w);
             snprintf(im.tag, sizeof(im.tag), "%s", w + strlen(w) + 1);
             im.comp = 1;
+            im.gzhcrc = 0;
+            im.gzlen[0] = im.gzlen[1] = im.gzlen[2] = -1;
             im.cfg = json_object();
             im.layers = json_array();
             im.diff_ids = json_array();
@@ -1012,10 +1050,38 @@ main(int argc, char **argv)
             im.comp = !w ? 1 : strcmp(w, "none") == 0 ? 0
                     : strcmp(w, "zstd") == 0 ? 2 : 1;
             im.split = 0;
+            im.gzhcrc = 0;
+            im.gzlen[0] = im.gzlen[1] = im.gzlen[2] = -1;
 
             if (w && strcmp(w, "gzip-split") == 0) {
                 w = word(&p);
                 im.split = w ? strtoll(w, NULL, 10) : 0;
+            }
+
+            if (w && strcmp(w, "gzip-header") == 0) {
+                while ((w = word(&p)) != NULL) {
+                    if (strcmp(w, "hcrc") == 0) {
+                        im.gzhcrc = 1;
+
+                    } else if (strncmp(w, "extra=", 6) == 0) {
+                        im.gzlen[0] = strtol(w + 6, NULL, 10);
+
+                    } else if (strncmp(w, "name=", 5) == 0) {
+                        im.gzlen[1] = strtol(w + 5, NULL, 10);
+
+                    } else if (strncmp(w, "comment=", 8) == 0) {
+                        im.gzlen[2] = strtol(w + 8, NULL, 10);
+
+                    } else {
+                        die("compression gzip-header: \"%s\"?", w);
+                    }
+                }
+
+                for (i = 0; i < 3; i++) {
+                    if (im.gzlen[i] < -1 || im.gzlen[i] > 65535) {
+                        die("compression gzip-header: 0 to 65535 bytes");
+                    }
+                }
             }
 
         } else if (strcmp(cmd, "env") == 0 || strcmp(cmd, "cmd") == 0

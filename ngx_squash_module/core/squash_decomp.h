@@ -5,8 +5,10 @@
  * ngx_squash: incremental decompression of layer blobs (gzip, zstd or
  * none), in the style of z_stream: input and output pointers advance.
  * gzip is inflated by ISA-L where it was built with it (SQUASH_HAVE_ISAL,
- * about twice zlib's speed), else by zlib; both read multi-member blobs
- * as Go's gzip.Reader does.
+ * about twice zlib's speed), else by zlib.  The members' headers (and,
+ * with zlib, their trailers) are read here, so that both builds read a
+ * blob as Go's gzip.Reader does: one member after another, reserved flags
+ * ignored, a file name or comment of at most 511 bytes, FHCRC checked.
  */
 
 #ifndef _SQUASH_DECOMP_H_INCLUDED_
@@ -41,6 +43,16 @@ typedef struct {
                                            come without more input */
     unsigned            zs_init:1;
     unsigned            at_end:1;       /* between gzip members or frames */
+
+    /* a gzip member's header and trailer, read here for either inflater */
+    unsigned            gz_state;       /* SQUASH_GZ_* in squash_decomp.c */
+    unsigned            gz_flags;
+    size_t              gz_len;         /* bytes of the field so far */
+    size_t              gz_need;        /* FEXTRA: its bytes still to come */
+    uint32_t            gz_hcrc;        /* CRC-32 of the header so far */
+    uint32_t            gz_crc;         /* zlib: CRC-32 of the member's */
+    uint32_t            gz_size;        /* output, and its length */
+    unsigned char       gz_buf[10];
 
     char                err[SQUASH_ERRLEN];
 } squash_decomp_t;

@@ -2,11 +2,13 @@
 /*
  * Copyright (C) 2026 The ngx_squash authors
  *
- * Decompression: multi-member gzip, truncation, zstd, garbage.
+ * Decompression: multi-member gzip, its headers and trailers as Go reads
+ * them, truncation, zstd, garbage.
  */
 
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 #include <zstd.h>
 
 #include "unit.h"
@@ -200,6 +202,165 @@ test_zstd(void **state)
 }
 
 
+/*
+ * "hello" in a gzip member whose header has the flags and fields given
+ * (extra of xlen bytes, name and comment of those lengths; an FHCRC that
+ * is right, or not)
+ */
+
+static squash_bytes_t
+gzip_member(unsigned flags, size_t xlen, size_t name, size_t comment,
+    int hcrc_ok)
+{
+    uint32_t        crc;
+    squash_bytes_t  a, m = { 0 };
+    unsigned char   b[2], *field;
+
+    a = unit_gzip("hello", 5);
+
+    /* zlib's 10-byte header, with these flags */
+    squash_bytes_append(&m, a.data, 10, 1 << 20);
+    m.data[3] = (unsigned char) flags;
+
+    field = calloc(1, 70000);
+    memset(field, 'n', 70000);
+
+    if (flags & 0x04) {
+        b[0] = (unsigned char) xlen;
+        b[1] = (unsigned char) (xlen >> 8);
+        squash_bytes_append(&m, b, 2, 1 << 20);
+        squash_bytes_append(&m, field, xlen, 1 << 20);
+    }
+
+    field[name] = '\0';
+    if (flags & 0x08) {
+        squash_bytes_append(&m, field, name + 1, 1 << 20);
+    }
+    field[name] = 'n';
+
+    field[comment] = '\0';
+    if (flags & 0x10) {
+        squash_bytes_append(&m, field, comment + 1, 1 << 20);
+    }
+
+    if (flags & 0x02) {
+        crc = crc32(0, m.data, m.len) + (hcrc_ok ? 0 : 1);
+        b[0] = (unsigned char) crc;
+        b[1] = (unsigned char) (crc >> 8);
+        squash_bytes_append(&m, b, 2, 1 << 20);
+    }
+
+    squash_bytes_append(&m, a.data + 10, a.len - 10, 1 << 20);
+
+    free(field);
+    squash_bytes_free(&a);
+
+    return m;
+}
+
+
+/* in pieces of 1, 7 and 1000 bytes: "hello", or SQUASH_ERROR */
+
+static int
+run_hello(const squash_bytes_t *a)
+{
+    int             rc;
+    size_t          i;
+    squash_bytes_t  out = { 0 };
+
+    static const size_t  steps[] = { 1, 7, 1000 };
+
+    rc = SQUASH_OK;
+
+    for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        out.len = 0;
+        rc = run(SQUASH_COMP_GZIP, a, steps[i], &out);
+
+        if (rc != SQUASH_OK) {
+            break;
+        }
+
+        assert_int_equal(out.len, 5);
+        assert_memory_equal(out.data, "hello", 5);
+    }
+
+    squash_bytes_free(&out);
+
+    return rc;
+}
+
+
+/* each header field as Go's gzip.Reader reads it, with either inflater */
+
+static void
+test_gzip_header(void **state)
+{
+    size_t          i;
+    squash_bytes_t  a;
+
+    static const struct {
+        unsigned    flags;
+        size_t      xlen, name, comment;
+        int         hcrc_ok, rc;
+    } cases[] = {
+        /* all of them; then FHCRC alone (ISA-L refused it in pieces) */
+        { 0x1e, 300, 20, 30, 1, SQUASH_OK },
+        { 0x02, 0, 0, 0, 1, SQUASH_OK },
+        { 0x1e, 300, 20, 30, 0, SQUASH_ERROR },
+
+        /* an empty FEXTRA, a long one, and FTEXT */
+        { 0x05, 0, 0, 0, 1, SQUASH_OK },
+        { 0x04, 65535, 0, 0, 1, SQUASH_OK },
+
+        /* the reserved flags are ignored (zlib refused them) */
+        { 0xe0, 0, 0, 0, 1, SQUASH_OK },
+
+        /* a name or comment of 511 bytes, not 512 (both read them) */
+        { 0x08, 0, 511, 0, 1, SQUASH_OK },
+        { 0x08, 0, 512, 0, 1, SQUASH_ERROR },
+        { 0x18, 0, 3, 511, 1, SQUASH_OK },
+        { 0x10, 0, 0, 5000, 1, SQUASH_ERROR },
+    };
+
+    (void) state;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        a = gzip_member(cases[i].flags, cases[i].xlen, cases[i].name,
+                        cases[i].comment, cases[i].hcrc_ok);
+        assert_int_equal(run_hello(&a), cases[i].rc);
+        squash_bytes_free(&a);
+    }
+
+    /* compression method 8 only */
+    a = gzip_member(0, 0, 0, 0, 1);
+    a.data[2] = 7;
+    assert_int_equal(run_hello(&a), SQUASH_ERROR);
+    squash_bytes_free(&a);
+}
+
+
+/* the trailer's CRC32 and ISIZE, each checked */
+
+static void
+test_gzip_trailer(void **state)
+{
+    squash_bytes_t  a;
+
+    (void) state;
+
+    a = gzip_member(0, 0, 0, 0, 1);
+    assert_int_equal(run_hello(&a), SQUASH_OK);
+
+    a.data[a.len - 4]++;
+    assert_int_equal(run_hello(&a), SQUASH_ERROR);
+
+    a.data[a.len - 4]--;
+    a.data[a.len - 8]++;
+    assert_int_equal(run_hello(&a), SQUASH_ERROR);
+
+    squash_bytes_free(&a);
+}
+
 
 /* a gzip blob's size from its ISIZE: only where one size fits */
 
@@ -282,6 +443,8 @@ unit_decomp(void)
         cmocka_unit_test(test_gzip_pending_output),
         cmocka_unit_test(test_gzip_truncated),
         cmocka_unit_test(test_gzip_garbage),
+        cmocka_unit_test(test_gzip_header),
+        cmocka_unit_test(test_gzip_trailer),
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_zstd),
         cmocka_unit_test(test_gzip_size),
