@@ -46,6 +46,8 @@ static int squash_inflate_start(squash_decomp_t *d);
 static int squash_inflate(squash_decomp_t *d, const unsigned char **in,
     const unsigned char *in_end, unsigned char **out,
     const unsigned char *out_end);
+static size_t squash_decomp_chunk(const unsigned char *p,
+    const unsigned char *end);
 static int squash_decomp_gzip(squash_decomp_t *d, const unsigned char **in,
     const unsigned char *in_end, unsigned char **out,
     const unsigned char *out_end);
@@ -183,6 +185,24 @@ squash_decomp_run(squash_decomp_t *d, const unsigned char **in,
     d->in_total += *in - start;
 
     return rc;
+}
+
+
+/* what an inflater takes at once: its counts are 32-bit */
+
+static size_t
+squash_decomp_chunk(const unsigned char *p, const unsigned char *end)
+{
+    return (size_t) (end - p) > 0x40000000 ? 0x40000000
+                                            : (size_t) (end - p);
+}
+
+
+uint32_t
+squash_gzip_le32(const unsigned char *p)
+{
+    return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16
+           | (uint32_t) p[3] << 24;
 }
 
 
@@ -384,15 +404,11 @@ squash_gzip_field(squash_decomp_t *d)
         break;
 
     default: /* SQUASH_GZ_TRAILER */
-        if (((uint32_t) b[0] | (uint32_t) b[1] << 8 | (uint32_t) b[2] << 16
-             | (uint32_t) b[3] << 24) != d->gz_crc)
-        {
+        if (squash_gzip_le32(b) != d->gz_crc) {
             return squash_gzip_bad(d, "incorrect data check");
         }
 
-        if (((uint32_t) b[4] | (uint32_t) b[5] << 8 | (uint32_t) b[6] << 16
-             | (uint32_t) b[7] << 24) != d->gz_size)
-        {
+        if (squash_gzip_le32(b + 4) != d->gz_size) {
             return squash_gzip_bad(d, "incorrect length check");
         }
 
@@ -470,11 +486,9 @@ squash_inflate(squash_decomp_t *d, const unsigned char **in,
     st = d->isal;
 
     st->next_in = (uint8_t *) *in;
-    st->avail_in = (uint32_t) ((size_t) (in_end - *in) > 0x40000000
-                               ? 0x40000000 : in_end - *in);
+    st->avail_in = (uint32_t) squash_decomp_chunk(*in, in_end);
     st->next_out = *out;
-    st->avail_out = (uint32_t) ((size_t) (out_end - *out) > 0x40000000
-                                ? 0x40000000 : out_end - *out);
+    st->avail_out = (uint32_t) squash_decomp_chunk(*out, out_end);
 
     rc = isal_inflate(st);
 
@@ -536,11 +550,9 @@ squash_inflate(squash_decomp_t *d, const unsigned char **in,
     size_t  n;
 
     d->zs.next_in = (unsigned char *) *in;
-    d->zs.avail_in = (uInt) ((size_t) (in_end - *in) > 0x40000000
-                             ? 0x40000000 : in_end - *in);
+    d->zs.avail_in = (uInt) squash_decomp_chunk(*in, in_end);
     d->zs.next_out = *out;
-    d->zs.avail_out = (uInt) ((size_t) (out_end - *out) > 0x40000000
-                              ? 0x40000000 : out_end - *out);
+    d->zs.avail_out = (uInt) squash_decomp_chunk(*out, out_end);
 
     rc = inflate(&d->zs, Z_NO_FLUSH);
 

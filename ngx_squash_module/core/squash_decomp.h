@@ -74,6 +74,9 @@ int squash_decomp_finish(squash_decomp_t *d);
 
 const char *squash_comp_name(squash_comp_e kind);
 
+/* a little-endian field of a gzip trailer: its CRC32 or its ISIZE */
+uint32_t squash_gzip_le32(const unsigned char *p);
+
 /* "ISA-L" or "zlib" */
 const char *squash_inflater(void);
 

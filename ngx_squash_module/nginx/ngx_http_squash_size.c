@@ -305,8 +305,7 @@ ngx_http_squash_probe_result(ngx_http_request_t *r,
     }
 
     if (d) {
-        isize = (uint32_t) d[0] | (uint32_t) d[1] << 8
-                | (uint32_t) d[2] << 16 | (uint32_t) d[3] << 24;
+        isize = squash_gzip_le32(d);
 
         if (squash_gzip_size((uint64_t) blob->size, isize, &size)
             == SQUASH_OK)
